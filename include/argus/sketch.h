@@ -162,6 +162,21 @@ static_assert(Sketch::bucket_upper(kSketchBuckets - 1) == kSketchMaxTrackable);
 static_assert(Sketch::bucket_index(127) == 127 && Sketch::bucket_index(128) == 128);
 static_assert(offsetof(Sketch, buckets) == 64);
 
+// Nearest-rank definition used by Sketch::quantile (and by the tests' exact quantiles):
+// the rank (1-based) of the q-quantile among n sorted values is ceil(q*n) clamped to [1, n].
+// q*n is computed in long double and nudged down by a relative 1e-12 so that e.g. 0.9*10 is
+// rank 9, not 10 because of binary rounding.
+inline uint64_t nearest_rank(double q, uint64_t n) noexcept {
+  if (n == 0) return 0;
+  if (!(q > 0.0)) return 1;
+  if (q >= 1.0) return n;
+  const long double r = (long double)q * (long double)n;
+  long double c = r - r * 1e-12L;
+  uint64_t k = (uint64_t)c;
+  if ((long double)k < c) ++k;
+  return k < 1 ? 1 : (k > n ? n : k);
+}
+
 // A snapshot of a live (possibly concurrently written) sketch.
 inline Sketch snapshot(const Sketch& live) noexcept {
   Sketch s;

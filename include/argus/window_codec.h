@@ -58,7 +58,8 @@ bool encode_window(const WindowInfo& info, std::span<const SketchRow> rows, cons
                    std::vector<uint8_t>& out, std::string* error = nullptr);
 
 // Allocation-free variant (no zstd) writing into a caller buffer, e.g. a shared-memory ring:
-// returns bytes written, or 0 if the buffer is too small or the rows are invalid.
+// returns bytes written, or 0 if the buffer is too small or the rows are invalid (at most
+// 4096 rows). Uses about 36 KB of stack: call it from a thread of ours, not an app thread.
 size_t encode_window_to(const WindowInfo& info, std::span<const SketchRow> rows, std::span<uint8_t> buffer) noexcept;
 
 struct DecodedSketch {
@@ -71,7 +72,7 @@ struct DecodedWindow {
 };
 struct DecodeLimits {
   size_t max_sketches = 16384;            // rows per window
-  size_t max_payload_bytes = 64u << 20;   // raw (decompressed) payload
+  size_t max_payload_bytes = 16u << 20;   // raw (decompressed) payload
 };
 
 // Decodes the first frame of bytes. On success *consumed (if given) is the frame's size.
