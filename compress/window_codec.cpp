@@ -252,21 +252,20 @@ bool encode_window(const WindowInfo& info, std::span<const SketchRow> rows, cons
   std::vector<uint8_t> raw(raw_len);
   SpanWriter w{raw.data(), raw.size()};
   write_payload(w, info, rows, order.data(), *delta, error);
-  const uint32_t crc = crc32(raw.data(), raw.size());
-
   if (opt.zstd && raw_len > 0) {
     std::vector<uint8_t> z(kWindowFrameHeaderBytes + ZSTD_compressBound(raw_len));
     const size_t zn = ZSTD_compress(z.data() + kWindowFrameHeaderBytes, z.size() - kWindowFrameHeaderBytes, raw.data(),
                                     raw.size(), opt.zstd_level);
     if (!ZSTD_isError(zn) && zn < raw_len) {
-      write_header(z.data(), kWindowFlagZstd, uint32_t(zn), uint32_t(raw_len), crc);
+      write_header(z.data(), kWindowFlagZstd, uint32_t(zn), uint32_t(raw_len),
+                   crc32(z.data() + kWindowFrameHeaderBytes, zn));
       z.resize(kWindowFrameHeaderBytes + zn);
       out = std::move(z);
       return true;
     }
   }
   out.resize(kWindowFrameHeaderBytes + raw_len);
-  write_header(out.data(), 0, uint32_t(raw_len), uint32_t(raw_len), crc);
+  write_header(out.data(), 0, uint32_t(raw_len), uint32_t(raw_len), crc32(raw.data(), raw_len));
   std::memcpy(out.data() + kWindowFrameHeaderBytes, raw.data(), raw_len);
   return true;
 }
@@ -286,6 +285,9 @@ bool decode_window(std::span<const uint8_t> bytes, DecodedWindow& out, std::stri
   if (raw_len > limits.max_payload_bytes) return fail(error, "payload larger than the decode limit");
   if (!zstd && stored != raw_len) return fail(error, "stored and raw payload sizes differ");
   const uint8_t* payload = h + kWindowFrameHeaderBytes;
+  // The CRC covers the stored bytes: every bit of the frame is checked (a flip in a zstd
+  // field zstd itself ignores is still corruption), and garbage is never decompressed.
+  if (crc32(payload, stored) != crc) return fail(error, "checksum mismatch");
   std::vector<uint8_t> inflated;
   if (zstd) {
     // Bounded allocation: raw_len was checked against the limit above.
@@ -297,7 +299,6 @@ bool decode_window(std::span<const uint8_t> bytes, DecodedWindow& out, std::stri
     if (ZSTD_isError(got) || got != raw_len) return fail(error, "corrupt zstd payload");
     payload = inflated.data();
   }
-  if (crc32(payload, raw_len) != crc) return fail(error, "checksum mismatch");
 
   Reader r{payload, raw_len};
   WindowInfo info;

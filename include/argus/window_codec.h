@@ -3,7 +3,7 @@
 //
 // Frame (little endian), one self-contained frame per window; frames may be concatenated:
 //   magic "ARGW" | u8 version (1) | u8 flags (bit0: payload zstd-compressed) | u16 0
-//   | u32 stored payload bytes | u32 raw payload bytes | u32 CRC-32 of the raw payload
+//   | u32 stored payload bytes | u32 raw payload bytes | u32 CRC-32 of the stored payload
 //   | payload
 // Raw payload (LEB128 varints): window info, number of sketches, then per sketch (ascending
 // id): id delta, count, sum, min, max-min, overflow, flags, and the non-zero buckets as
