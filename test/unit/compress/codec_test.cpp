@@ -128,6 +128,32 @@ TEST_CASE("committed decode fixtures still decode (format stability)", "[codec]"
   check_decodes_to_fixture(read_file(std::string(ARGUS_COMPRESS_FIXTURES) + "/window-v1-zstd.bin"));
 }
 
+TEST_CASE("codec is lossless for any sketch passed as is (before == nullptr)", "[codec]") {
+  // Fields that no real recording produces together: still reproduced bit for bit.
+  auto s = std::make_unique<Sketch>();
+  s->buckets[0] = 3;
+  s->buckets[5] = 1;
+  s->buckets[2000] = 77;
+  s->buckets[argus::kSketchBuckets - 1] = 9;
+  s->sum_ns = 12345;  // far below what the buckets imply
+  s->min_inv = ~uint64_t{40};
+  s->max_ns = ~uint64_t{0} - 1;
+  s->overflow_count = 5;
+  s->flags = 0x1 | 0x10;
+  SketchRow row{123456, nullptr, s.get()};
+  for (bool zstd : {false, true}) {
+    std::vector<uint8_t> b;
+    REQUIRE(encode_window({1, 2, 3, 4, 5}, std::span(&row, 1), {.zstd = zstd}, b));
+    DecodedWindow w;
+    std::string err;
+    REQUIRE(decode_window(b, w, &err));
+    REQUIRE(w.sketches.size() == 1);
+    CHECK(w.sketches[0].id == 123456);
+    CHECK(std::memcmp(&w.sketches[0].delta, s.get(), sizeof(Sketch)) == 0);
+    CHECK(w.info == WindowInfo{1, 2, 3, 4, 5});
+  }
+}
+
 TEST_CASE("codec: empty table and unchanged rows", "[codec]") {
   std::vector<uint8_t> b;
   REQUIRE(encode_window(WindowInfo{}, {}, {}, b));
@@ -182,8 +208,8 @@ TEST_CASE("decoder rejects every truncation and every single-bit flip", "[codec]
 }
 
 TEST_CASE("decoder rejects structurally invalid payloads behind a valid checksum", "[codec]") {
-  // info: first_step step_count begin end table; then n; sketch: id count sum min range ovf
-  // flags runs (gap len counts-1...)
+  // info: first_step step_count begin end table; then n; per sketch: id, runs (gap len
+  // counts-1...), zigzag sum/min/max residuals, misc (overflow << 2 | other-flags | approx).
   const std::vector<uint8_t> info = {1, 1, 0, 0, 0};
   auto payload = [&](std::vector<uint8_t> rest) {
     std::vector<uint8_t> p = info;
@@ -191,47 +217,65 @@ TEST_CASE("decoder rejects structurally invalid payloads behind a valid checksum
     return frame(p);
   };
   std::string err;
-  // A valid one first, so the cases below fail for the reason they name.
-  // n=1 | id=9 count=2 sum=10 min=5 range=0 ovf=0 flags=0 | runs=1: gap=10 len=2 counts-1=0,0
+  // n=1 | id=9 | runs=1: gap=10 len=2 counts 1,1 (values 10 and 11) | sum 21, min 10, max 11 exact
   {
-    const bool ok = decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}), &err);
+    DecodedWindow w;
+    const bool ok = decode_window(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), w, &err);
     INFO(err);
     REQUIRE(ok);  // valid, so the variants below fail for the reason they name
+    REQUIRE(w.sketches.size() == 1);
+    const Sketch& d = w.sketches[0].delta;
+    CHECK(w.sketches[0].id == 9);
+    CHECK(d.count() == 2);
+    CHECK(d.sum() == 21);
+    CHECK(d.min() == 10);
+    CHECK(d.max() == 11);
+    CHECK(d.flags == 0);
   }
-  CHECK_FALSE(decodes(payload({1, 9, 3, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}), &err));  // count 3 != buckets 2
-  CHECK(err.find("add up") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 0, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}), &err));  // count 0
-  CHECK(err.find("empty") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 3, 0, 1, 10, 2, 0, 0}), &err));  // overflow > count
-  CHECK(err.find("overflow") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 1, 0xC0, 0x12, 2, 0, 0}), &err));  // run past the end
+  {
+    DecodedWindow w;  // other flags and an overflow count
+    REQUIRE(decode_window(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 4 | 2 | 1, 4}), w, &err));
+    CHECK(w.sketches[0].delta.flags == (4 | argus::kSketchFlagMinMaxApprox));
+    CHECK(w.sketches[0].delta.overflow_count == 1);
+  }
+  CHECK_FALSE(decodes(payload({1, 9, 0}), &err));  // no runs
+  CHECK(err.find("run count") != std::string::npos);
+  CHECK_FALSE(decodes(payload({1, 9, 1, 0xC0, 0x12, 2, 0, 0, 0, 0, 0, 0}), &err));  // run past the end
   CHECK(err.find("range") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 2, 10, 1, 0, 0, 1, 0}), &err));  // adjacent runs
+  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 1, 0, 0, 1, 0, 0, 0, 0, 0}), &err));  // adjacent runs
   CHECK(err.find("adjacent") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 1, 10, 0}), &err));  // empty run
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 0}), &err));  // no runs
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0, 7}), &err));  // trailing byte
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 0, 0, 0, 0, 0}), &err));  // empty run
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 3 << 2}), &err));  // overflow 3 > count 2
+  CHECK(err.find("overflow") != std::string::npos);
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0, 7}), &err));  // trailing byte
   CHECK(err.find("trailing") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0}), &err));  // truncated counts
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0}), &err));  // truncated counts
   CHECK(err.find("truncated") != std::string::npos);
-  CHECK_FALSE(decodes(payload({2, 9, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}), &err));  // says 2 sketches
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 1, 0, 0, 0, 1,
-                               10, 2, 0, 0}),
-                      &err));  // max = min + range wraps
-  CHECK(err.find("max") != std::string::npos);
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0}), &err));  // truncated residuals
+  CHECK(err.find("truncated") != std::string::npos);
+  CHECK_FALSE(decodes(payload({2, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err));  // says 2 sketches
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 2, 0}), &err));  // "other flags" that are 0
+  CHECK(err.find("flags") != std::string::npos);
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 2, 1}), &err));  // approx bit twice
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 21, 0, 0}), &err));  // min = 10 - 11 = UINT64_MAX
+  CHECK(err.find("min") != std::string::npos);
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0xFE,
+                               0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0, 0, 0, 0}),
+                      &err));  // bucket counts add up past 2^64
+  CHECK(err.find("overflow") != std::string::npos);
   // Overlong varint (11 bytes) and a 10th byte that overflows 64 bits.
   CHECK_FALSE(decodes(payload({1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), &err));
   CHECK_FALSE(decodes(payload({1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02}), &err));
   // Id beyond 32 bits, and ids that would wrap.
-  CHECK_FALSE(decodes(payload({1, 0x80, 0x80, 0x80, 0x80, 0x10, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}), &err));
+  CHECK_FALSE(decodes(payload({1, 0x80, 0x80, 0x80, 0x80, 0x10, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err));
   CHECK(err.find("id") != std::string::npos);
-  CHECK_FALSE(decodes(payload({2, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0,  //
-                               0, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}),
+  CHECK_FALSE(decodes(payload({2, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 10, 2, 0, 0, 0, 0, 0, 0,  //
+                               0, 1, 10, 2, 0, 0, 0, 0, 0, 0}),
                       &err));
   CHECK(err.find("id") != std::string::npos);
   // Limits.
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}), &err, {.max_sketches = 0}));
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 5, 0, 0, 0, 1, 10, 2, 0, 0}), &err, {.max_payload_bytes = 8}));
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err, {.max_sketches = 0}));
+  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err, {.max_payload_bytes = 8}));
   // Header fields.
   auto f = payload({0});
   REQUIRE(decodes(f));
