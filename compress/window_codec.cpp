@@ -4,17 +4,19 @@
 //   first_step step_count begin_ns end_ns table  n_sketches
 //   per sketch, ascending id:
 //     id (first) or id - previous_id - 1
-//     n_runs (>= 1), then per run: gap (zero buckets since the end of the previous run, or
-//       since bucket 0; >= 1 after the first run), len (>= 1), then len values (count - 1:
-//       buckets in a run are non-zero). The buckets give count, first and last bucket.
-//     zigzag(sum - sum(count_i * lower_i))   (mod 2^64: exact for any sum)
-//     zigzag(min - lower(first))              (usually < one bucket width: 1-2 bytes)
-//     zigzag(upper(last) - max)
+//     nb = number of non-zero buckets (>= 1), then per non-zero bucket, ascending index:
+//       token = gap << 3 | min(count - 1, 7)   gap: index (first bucket) or index - previous
+//       [count - 8, if the low 3 bits are 7]   index (>= 1)
+//       Window deltas are sparse (a kernel's durations cluster in a few isolated buckets) and
+//       their counts small, so a bucket usually costs one byte.
+//     zigzag(sum - sum(count_i * mid_i))   mid_i = (lower_i + upper_i) / 2, all mod 2^64:
+//                                          exact for any sum, small for consistent sketches
+//     min - lower(first)                   mod 2^64 (< one bucket width when consistent)
+//     upper(last) - max                    mod 2^64
 //     misc = overflow_count << 2 | bit1 (other flags follow) | bit0 (kSketchFlagMinMaxApprox)
 //     [flags & ~kSketchFlagMinMaxApprox, if bit1]
 // Count is not stored (the sum of the buckets), and sum/min/max are stored relative to what
-// the buckets already say: window deltas are small integers, most fields take one byte.
-// zstd on top removes the repetition across sketches (similar bucket positions and counts).
+// the buckets already say. zstd on top removes repetition across sketches.
 #include "argus/window_codec.h"
 
 #include <zstd.h>
@@ -79,35 +81,31 @@ void varint(W& w, uint64_t v) {
 uint64_t zigzag(uint64_t d) noexcept { return (d << 1) ^ uint64_t(int64_t(d) >> 63); }  // d: two's complement
 uint64_t unzigzag(uint64_t z) noexcept { return (z >> 1) ^ (~(z & 1) + 1); }
 
+uint64_t bucket_mid(uint32_t i) noexcept { return Sketch::bucket_lower(i) + (Sketch::bucket_upper(i) - Sketch::bucket_lower(i)) / 2; }
+
 template <class W>
 void write_sketch(W& w, const Sketch& d) {
-  uint32_t runs = 0, first = kSketchBuckets, last = 0;
-  uint64_t lower_sum = 0;  // mod 2^64
+  uint32_t nb = 0, first = kSketchBuckets, last = 0;
+  uint64_t mid_sum = 0;  // mod 2^64
   for (uint32_t i = 0; i < kSketchBuckets; ++i)
     if (d.buckets[i]) {
-      if (i == 0 || !d.buckets[i - 1]) ++runs;
+      ++nb;
       if (first == kSketchBuckets) first = i;
       last = i;
-      lower_sum += d.buckets[i] * Sketch::bucket_lower(i);
+      mid_sum += d.buckets[i] * bucket_mid(i);
     }
-  varint(w, runs);
-  uint32_t next = 0;  // first bucket not yet covered
-  for (uint32_t i = first; i <= last;) {
-    if (!d.buckets[i]) {
-      ++i;
-      continue;
-    }
-    uint32_t j = i;
-    while (j < kSketchBuckets && d.buckets[j]) ++j;
-    varint(w, i - next);
-    varint(w, j - i);
-    for (uint32_t k = i; k < j; ++k) varint(w, d.buckets[k] - 1);
-    next = j;
-    i = j;
+  varint(w, nb);
+  uint32_t prev = 0;
+  for (uint32_t i = first; i <= last; ++i) {
+    if (!d.buckets[i]) continue;
+    const uint64_t c = d.buckets[i] - 1;
+    varint(w, uint64_t(i - prev) << 3 | (c < 7 ? c : 7));
+    if (c >= 7) varint(w, c - 7);
+    prev = i;
   }
-  varint(w, zigzag(d.sum_ns - lower_sum));
-  varint(w, zigzag(d.min() - Sketch::bucket_lower(first)));
-  varint(w, zigzag(Sketch::bucket_upper(last) - d.max_ns));
+  varint(w, zigzag(d.sum_ns - mid_sum));
+  varint(w, d.min() - Sketch::bucket_lower(first));
+  varint(w, Sketch::bucket_upper(last) - d.max_ns);
   const uint64_t other = d.flags & ~kSketchFlagMinMaxApprox;
   varint(w, d.overflow_count << 2 | (other ? 2 : 0) | (d.flags & kSketchFlagMinMaxApprox));
   if (other) varint(w, other);
@@ -208,39 +206,41 @@ bool fail(std::string* error, const std::string& why) {
 
 bool read_sketch(Reader& r, Sketch& s, std::string* error) {
   s = Sketch{};
-  uint64_t runs;
-  if (!r.varint(runs)) return fail(error, "truncated sketch");
-  if (runs == 0 || runs > kSketchBuckets / 2 + 1) return fail(error, "bad bucket run count");
-  uint64_t next = 0, count = 0, lower_sum = 0;
-  uint32_t first = 0, last = 0;
-  for (uint64_t k = 0; k < runs; ++k) {
-    uint64_t gap, len;
-    if (!r.varint(gap) || !r.varint(len)) return fail(error, "truncated bucket run");
-    if (k > 0 && gap == 0) return fail(error, "adjacent bucket runs");
-    if (len == 0 || gap > kSketchBuckets || len > kSketchBuckets || next + gap + len > kSketchBuckets)
-      return fail(error, "bucket run out of range");
-    next += gap;
-    if (k == 0) first = uint32_t(next);
-    for (uint64_t b = 0; b < len; ++b) {
-      uint64_t c;
-      if (!r.varint(c)) return fail(error, "truncated bucket counts");
-      if (c == UINT64_MAX || c + 1 > UINT64_MAX - count) return fail(error, "bucket counts overflow");
-      s.buckets[next + b] = c + 1;
-      count += c + 1;
-      lower_sum += (c + 1) * Sketch::bucket_lower(uint32_t(next + b));
+  uint64_t nb;
+  if (!r.varint(nb)) return fail(error, "truncated sketch");
+  if (nb == 0 || nb > kSketchBuckets) return fail(error, "bad bucket count");
+  uint64_t count = 0, mid_sum = 0, index = 0;
+  uint32_t first = 0;
+  for (uint64_t k = 0; k < nb; ++k) {
+    uint64_t token, c;
+    if (!r.varint(token)) return fail(error, "truncated buckets");
+    const uint64_t gap = token >> 3;
+    c = token & 7;
+    if (c == 7) {
+      uint64_t extra;
+      if (!r.varint(extra)) return fail(error, "truncated buckets");
+      if (extra > UINT64_MAX - 8) return fail(error, "bucket count overflow");
+      c = extra + 7;
     }
-    next += len;
-    last = uint32_t(next - 1);
+    if (k > 0 && gap == 0) return fail(error, "bucket listed twice");
+    if (gap >= kSketchBuckets || index + gap >= kSketchBuckets) return fail(error, "bucket index out of range");
+    index += gap;
+    if (k == 0) first = uint32_t(index);
+    if (c + 1 > UINT64_MAX - count) return fail(error, "bucket counts overflow");
+    s.buckets[index] = c + 1;
+    count += c + 1;
+    mid_sum += (c + 1) * bucket_mid(uint32_t(index));
   }
+  const uint32_t last = uint32_t(index);
   uint64_t sum, dmin, dmax, misc, other = 0;
   if (!r.varint(sum) || !r.varint(dmin) || !r.varint(dmax) || !r.varint(misc)) return fail(error, "truncated sketch");
   if ((misc & 2) && !r.varint(other)) return fail(error, "truncated sketch flags");
   if ((misc & 2) && (other == 0 || (other & kSketchFlagMinMaxApprox))) return fail(error, "bad sketch flags");
-  s.sum_ns = lower_sum + unzigzag(sum);
-  const uint64_t mn = Sketch::bucket_lower(first) + unzigzag(dmin);
+  s.sum_ns = mid_sum + unzigzag(sum);
+  const uint64_t mn = Sketch::bucket_lower(first) + dmin;
   if (mn == UINT64_MAX) return fail(error, "min out of range");  // ~min would read as "empty"
   s.min_inv = ~mn;
-  s.max_ns = Sketch::bucket_upper(last) - unzigzag(dmax);
+  s.max_ns = Sketch::bucket_upper(last) - dmax;
   s.overflow_count = misc >> 2;
   if (s.overflow_count > count) return fail(error, "overflow count exceeds count");
   s.flags = other | (misc & kSketchFlagMinMaxApprox);
@@ -248,6 +248,10 @@ bool read_sketch(Reader& r, Sketch& s, std::string* error) {
 }
 
 }  // namespace
+
+uint32_t window_checksum(std::span<const uint8_t> stored_payload) noexcept {
+  return crc32(stored_payload.data(), stored_payload.size());
+}
 
 size_t encode_window_to(const WindowInfo& info, std::span<const SketchRow> rows, std::span<uint8_t> buffer) noexcept {
   if (buffer.size() < kWindowFrameHeaderBytes || rows.size() > UINT32_MAX) return 0;

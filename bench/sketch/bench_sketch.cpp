@@ -33,6 +33,7 @@
 
 using argus::Sketch;
 using Clock = std::chrono::steady_clock;
+static const int kLevel = getenv("ZL") ? atoi(getenv("ZL")) : 3;
 
 namespace {
 
@@ -139,7 +140,7 @@ CodecResult bench_codec(const argus::test::KinetoTrace& t, int window, int total
     if ((step + 1) % window == 0) {
       for (uint32_t i = 0; i < n; ++i) rows[i] = {i, &prev[i], &live[i]};
       const auto t0 = Clock::now();
-      if (!argus::encode_window({uint64_t(step + 1 - window), uint64_t(window), 0, 0, 0}, rows, {.zstd = zstd}, out)) {
+      if (!argus::encode_window({uint64_t(step + 1 - window), uint64_t(window), 0, 0, 0}, rows, {.zstd = zstd, .zstd_level = kLevel}, out)) {
         std::fprintf(stderr, "encode failed\n");
         std::exit(1);
       }

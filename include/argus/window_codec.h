@@ -81,4 +81,7 @@ struct DecodeLimits {
 bool decode_window(std::span<const uint8_t> bytes, DecodedWindow& out, std::string* error = nullptr,
                    const DecodeLimits& limits = {}, size_t* consumed = nullptr);
 
+// The frame checksum: CRC-32 (IEEE 802.3, as zlib's crc32) of the stored payload bytes.
+uint32_t window_checksum(std::span<const uint8_t> stored_payload) noexcept;
+
 }  // namespace argus

@@ -1,5 +1,8 @@
 // Fuzzes the window decoder: any input must be rejected cleanly or decode to a window that
 // re-encodes to the same content (decode . encode . decode == decode), frame after frame.
+// Each input is tried twice: as is (the checksum blocks almost every mutation, as it should),
+// and with the header's stored length and CRC repaired to match the bytes that follow, so
+// mutations reach the zstd and payload parsers behind the checksum.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -7,7 +10,26 @@
 
 #include "argus/window_codec.h"
 
+static void run(const uint8_t* data, size_t size);
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  run(data, size);
+  if (size >= argus::kWindowFrameHeaderBytes) {
+    std::vector<uint8_t> fixed(data, data + size);
+    const uint32_t stored = uint32_t(size - argus::kWindowFrameHeaderBytes);
+    std::span<const uint8_t> payload(fixed.data() + argus::kWindowFrameHeaderBytes, stored);
+    const uint32_t crc = argus::window_checksum(payload);
+    for (int i = 0; i < 4; ++i) {
+      fixed[8 + i] = uint8_t(stored >> (8 * i));
+      if (!(fixed[5] & argus::kWindowFlagZstd)) fixed[12 + i] = uint8_t(stored >> (8 * i));
+      fixed[16 + i] = uint8_t(crc >> (8 * i));
+    }
+    run(fixed.data(), fixed.size());
+  }
+  return 0;
+}
+
+static void run(const uint8_t* data, size_t size) {
   // Small limits keep each run fast; the checks are the same as with the defaults.
   const argus::DecodeLimits limits{.max_sketches = 64, .max_payload_bytes = 1 << 20};
   std::span<const uint8_t> in(data, size);
@@ -17,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t used = 0;
     if (!argus::decode_window(in, w, &err, limits, &used)) {
       if (err.empty() || !w.sketches.empty()) std::abort();  // a failure must say why and leave nothing
-      return 0;
+      return;
     }
     if (used == 0 || used > in.size()) std::abort();
     std::vector<argus::SketchRow> rows;
@@ -36,5 +58,4 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::abort();
     in = in.subspan(used);
   }
-  return 0;
 }

@@ -208,8 +208,9 @@ TEST_CASE("decoder rejects every truncation and every single-bit flip", "[codec]
 }
 
 TEST_CASE("decoder rejects structurally invalid payloads behind a valid checksum", "[codec]") {
-  // info: first_step step_count begin end table; then n; per sketch: id, runs (gap len
-  // counts-1...), zigzag sum/min/max residuals, misc (overflow << 2 | other-flags | approx).
+  // info: first_step step_count begin end table; then n; per sketch: id, nb, bucket tokens
+  // (gap << 3 | min(count-1, 7) [count-8]), zigzag sum residual, min - lower(first),
+  // upper(last) - max, misc (overflow << 2 | other-flags | approx) [other flags].
   const std::vector<uint8_t> info = {1, 1, 0, 0, 0};
   auto payload = [&](std::vector<uint8_t> rest) {
     std::vector<uint8_t> p = info;
@@ -217,65 +218,69 @@ TEST_CASE("decoder rejects structurally invalid payloads behind a valid checksum
     return frame(p);
   };
   std::string err;
-  // n=1 | id=9 | runs=1: gap=10 len=2 counts 1,1 (values 10 and 11) | sum 21, min 10, max 11 exact
+  // n=1 | id=9 | nb=2: bucket 10 (token 10<<3), bucket 11 (token 1<<3), one value each |
+  // sum 21, min 10, max 11, no flags
+  const std::vector<uint8_t> good = {1, 9, 2, 80, 8, 0, 0, 0, 0};
+  auto with = [&](std::vector<uint8_t> v) { return payload(v); };
   {
     DecodedWindow w;
-    const bool ok = decode_window(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), w, &err);
+    const bool ok = decode_window(with(good), w, &err);
     INFO(err);
     REQUIRE(ok);  // valid, so the variants below fail for the reason they name
     REQUIRE(w.sketches.size() == 1);
     const Sketch& d = w.sketches[0].delta;
     CHECK(w.sketches[0].id == 9);
     CHECK(d.count() == 2);
+    CHECK(d.buckets[10] == 1);
+    CHECK(d.buckets[11] == 1);
     CHECK(d.sum() == 21);
     CHECK(d.min() == 10);
     CHECK(d.max() == 11);
     CHECK(d.flags == 0);
   }
   {
-    DecodedWindow w;  // other flags and an overflow count
-    REQUIRE(decode_window(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 4 | 2 | 1, 4}), w, &err));
+    DecodedWindow w;  // other flags, an overflow count, a count needing the escape
+    REQUIRE(decode_window(with({1, 9, 2, 80 | 7, 5, 8, 0, 0, 0, 4 | 2 | 1, 4}), w, &err));
     CHECK(w.sketches[0].delta.flags == (4 | argus::kSketchFlagMinMaxApprox));
     CHECK(w.sketches[0].delta.overflow_count == 1);
+    CHECK(w.sketches[0].delta.buckets[10] == 13);
   }
-  CHECK_FALSE(decodes(payload({1, 9, 0}), &err));  // no runs
-  CHECK(err.find("run count") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 1, 0xC0, 0x12, 2, 0, 0, 0, 0, 0, 0}), &err));  // run past the end
+  CHECK_FALSE(decodes(with({1, 9, 0}), &err));  // no buckets
+  CHECK(err.find("bucket count") != std::string::npos);
+  CHECK_FALSE(decodes(with({1, 9, 1, 0x80, 0x94, 0x01, 0, 0, 0, 0}), &err));  // bucket index 2368
   CHECK(err.find("range") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 2, 10, 1, 0, 0, 1, 0, 0, 0, 0, 0}), &err));  // adjacent runs
-  CHECK(err.find("adjacent") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 0, 0, 0, 0, 0}), &err));  // empty run
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 3 << 2}), &err));  // overflow 3 > count 2
+  CHECK_FALSE(decodes(with({1, 9, 2, 80, 0, 0, 0, 0, 0}), &err));  // same bucket twice
+  CHECK(err.find("twice") != std::string::npos);
+  CHECK_FALSE(decodes(with({1, 9, 2, 80, 8, 0, 0, 0, 3 << 2}), &err));  // overflow 3 > count 2
   CHECK(err.find("overflow") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0, 7}), &err));  // trailing byte
+  CHECK_FALSE(decodes(with({1, 9, 2, 80, 8, 0, 0, 0, 0, 7}), &err));  // trailing byte
   CHECK(err.find("trailing") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0}), &err));  // truncated counts
+  CHECK_FALSE(decodes(with({1, 9, 2, 80}), &err));  // truncated buckets
   CHECK(err.find("truncated") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0}), &err));  // truncated residuals
+  CHECK_FALSE(decodes(with({1, 9, 2, 80, 8, 0, 0, 0}), &err));  // truncated residuals
   CHECK(err.find("truncated") != std::string::npos);
-  CHECK_FALSE(decodes(payload({2, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err));  // says 2 sketches
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 2, 0}), &err));  // "other flags" that are 0
+  CHECK_FALSE(decodes(with({2, 9, 2, 80, 8, 0, 0, 0, 0}), &err));  // says 2 sketches
+  CHECK_FALSE(decodes(with({1, 9, 2, 80, 8, 0, 0, 0, 2, 0}), &err));  // "other flags" that are 0
   CHECK(err.find("flags") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 2, 1}), &err));  // approx bit twice
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 21, 0, 0}), &err));  // min = 10 - 11 = UINT64_MAX
+  CHECK_FALSE(decodes(with({1, 9, 2, 80, 8, 0, 0, 0, 2, 1}), &err));  // approx bit twice
+  CHECK_FALSE(decodes(with({1, 9, 2, 80, 8, 0, 0xF5, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0, 0}),
+                      &err));  // min = 10 + (2^64 - 11) = UINT64_MAX
   CHECK(err.find("min") != std::string::npos);
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0xFE,
-                               0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0, 0, 0, 0}),
+  CHECK_FALSE(decodes(with({1, 9, 2, 80 | 7, 0xF7, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 8 | 7, 0xF7,
+                            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0, 0, 0, 0}),
                       &err));  // bucket counts add up past 2^64
   CHECK(err.find("overflow") != std::string::npos);
   // Overlong varint (11 bytes) and a 10th byte that overflows 64 bits.
-  CHECK_FALSE(decodes(payload({1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), &err));
-  CHECK_FALSE(decodes(payload({1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02}), &err));
+  CHECK_FALSE(decodes(with({1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}), &err));
+  CHECK_FALSE(decodes(with({1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02}), &err));
   // Id beyond 32 bits, and ids that would wrap.
-  CHECK_FALSE(decodes(payload({1, 0x80, 0x80, 0x80, 0x80, 0x10, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err));
+  CHECK_FALSE(decodes(with({1, 0x80, 0x80, 0x80, 0x80, 0x10, 2, 80, 8, 0, 0, 0, 0}), &err));
   CHECK(err.find("id") != std::string::npos);
-  CHECK_FALSE(decodes(payload({2, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 10, 2, 0, 0, 0, 0, 0, 0,  //
-                               0, 1, 10, 2, 0, 0, 0, 0, 0, 0}),
-                      &err));
+  CHECK_FALSE(decodes(with({2, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 2, 80, 8, 0, 0, 0, 0, 0, 2, 80, 8, 0, 0, 0, 0}), &err));
   CHECK(err.find("id") != std::string::npos);
   // Limits.
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err, {.max_sketches = 0}));
-  CHECK_FALSE(decodes(payload({1, 9, 1, 10, 2, 0, 0, 0, 0, 0, 0}), &err, {.max_payload_bytes = 8}));
+  CHECK_FALSE(decodes(with(good), &err, {.max_sketches = 0}));
+  CHECK_FALSE(decodes(with(good), &err, {.max_payload_bytes = 8}));
   // Header fields.
   auto f = payload({0});
   REQUIRE(decodes(f));
