@@ -283,7 +283,9 @@ void sink(const ActivityRecord& r) {
       break;
     }
   }
-  (void)notify;  // the worker wakes by itself when the earliest record completes
+  // Wake the worker when it has nothing scheduled (queue was empty) or a buffer's worth is
+  // waiting; otherwise it wakes by itself when the earliest record completes.
+  if (notify && (g.queue.size() == 1 || g.queue.size() % 256 == 0)) g.cv.notify_one();
 }
 
 void api_hook(int domain, uint32_t cbid, const char* name, uint32_t corr, int site, int ret) {
