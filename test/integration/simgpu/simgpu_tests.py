@@ -401,6 +401,46 @@ def t_example_driver(tmp):
     check(len(k) == 10 and all(r["name"] == "_Z4fillPiii" for r in k), "10 kernels launched by cuLaunchKernel")
 
 
+def launcher_workload(tmp):
+    wl = {"world_size": 8, "steps": 6, "seed": 2, "host_us": 200,
+          "sequence": [{"kernel": "gemm_fwd", "count": 4, "median_us": 80, "sigma": 0.02},
+                       {"collective": "allreduce", "dtype": "bf16", "bytes": 1048576, "overlap": True},
+                       {"kernel": "gemm_bwd", "count": 4, "median_us": 80, "sigma": 0.02},
+                       {"collective": "sendrecv", "dtype": "f32", "bytes": 65536},
+                       {"kernel": "optimizer", "count": 1, "median_us": 30}]}
+    return write_workload(tmp, "l.json", wl)
+
+
+def check_launched(tmp, p):
+    print(p.stdout[-2000:], p.stderr[-2000:])
+    check(p.returncode == 0, "launcher exits 0")
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel"]
+    check(sorted({r["rank"] for r in recs}) == list(range(8)), "8 ranks ran on simgpu")
+    check(len({r["pid"] for r in recs}) == 8, "as 8 processes")
+    for k in range(8):
+        mine = [r for r in recs if r["rank"] == k]
+        check(sum(r["name"] == "optimizer" for r in mine) == 6, "rank %d ran 6 steps" % k)
+        check(sum(r["name"].startswith("ncclDevKernel_AllReduce") for r in mine) == 6
+              and sum(r["name"] == "ncclDevKernel_SendRecv" for r in mine) == 6, "rank %d: 6 allreduce + 6 sendrecv" % k)
+
+
+def t_torchrun(tmp):
+    env = dict(os.environ, SIMGPU_CUPTI_LOG=os.path.join(tmp, "log"))
+    # Debian's torch 1.13 on Python 3.11 cannot parse the default "--redirects 0" (Std.NONE is
+    # not iterable in 3.11 enums): give it an explicit non-zero value.
+    cmd = with_simgpu(launcher_workload(tmp)) + [
+        "torchrun", "--standalone", "--redirects", "2", "--tee", "2", "--log_dir", os.path.join(tmp, "tr"),
+        "--no_python", "--nproc_per_node", "8", simtrain()]
+    check_launched(tmp, subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120))
+
+
+def t_mpirun(tmp):
+    env = dict(os.environ, SIMGPU_CUPTI_LOG=os.path.join(tmp, "log"), OMPI_ALLOW_RUN_AS_ROOT="1",
+               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    cmd = with_simgpu(launcher_workload(tmp)) + ["mpirun", "--oversubscribe", "-np", "8", simtrain()]
+    check_launched(tmp, subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120))
+
+
 TESTS = {k[2:]: v for k, v in globals().items() if k.startswith("t_")}
 
 
