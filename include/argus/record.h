@@ -18,6 +18,9 @@
 //     in <dir> instead.  A collector must honour ARGUS_SHM_DIR as well as /dev/shm.
 //   * Segments survive the process; the collector copies validated records to
 //     RUN_DIR/ranks/ and unlinks them.
+//   * Size: sizeof(Record) ≈ 55 MiB (each argus::Sketch is 19 KB), but only touched pages
+//     exist: a typical rank uses a few MiB.  Copy sparsely (SEEK_DATA/SEEK_HOLE, or
+//     `cp --sparse=always`) or compress; never read it into memory just to copy it.
 //
 // 2. Zero is empty
 //   ftruncate'd (all-zero) memory is a valid, empty record: every counter 0, every row state
@@ -192,7 +195,7 @@ struct TableDesc {
 };
 enum TableId : uint32_t {
   kTabIntegrity = 0, kTabStrings, kTabKernels, kTabComms, kTabCollectives, kTabMemory,
-  kTabSteps, kTabWindows, kTables = 16
+  kTabSteps, kTabWindows, kTabLaunch, kTables = 16
 };
 
 // ── header (offset 0, 4096 bytes) ───────────────────────────────────────────────────────────
@@ -202,7 +205,7 @@ struct Header {
   uint32_t header_size;      // sizeof(Header)
   uint64_t total_size;       // sizeof(Record): the file must be at least this long
   uint32_t sketch_size;      // sizeof(argus::Sketch) the writer was built with
-  uint32_t flags;            // reserved (0)
+  uint32_t sketch_version;   // argus::kSketchLayoutVersion the writer was built with
   int32_t pid;
   int32_t ppid;
   uint32_t uid;
@@ -283,6 +286,15 @@ struct StringTable {
   char bytes[kStringBytes];    // NUL-terminated strings at offsets named by rows
 };
 
+// A compact latency histogram where a full Sketch (19 KB) per row would be too big:
+// bucket b counts values v with bit_width(v) == b (b = 0 for v = 0; [2^(b-1), 2^b) ns).
+struct Log2Hist {
+  uint64_t buckets[64];        //                                                    [atomic]
+  uint64_t sum_ns;
+  uint64_t max_ns;
+  uint64_t reserved[6];
+};
+
 // ── kernels: one row per distinct kernel name ───────────────────────────────────────────────
 struct alignas(64) KernelRow {
   uint32_t state;              // RowState (rule b)
@@ -299,10 +311,16 @@ struct alignas(64) KernelRow {
   uint64_t latency_samples;    // host launch-call latency samples (= launch_latency count)
   uint64_t first_seen_ns;      // set once when the row is published
   uint64_t reserved[5];
-  argus::Sketch gpu_duration;  // GPU duration ns, every CUPTI record
-  argus::Sketch launch_latency;  // host ns inside the launch call, sampled 1 in kLatencySampleEvery
+  Log2Hist launch_latency;     // host ns inside the launch call, sampled 1 in kLatencySampleEvery
+  argus::Sketch gpu_duration;  // GPU duration ns, every CUPTI record (or event sample)
 };
 inline constexpr uint32_t kLatencySampleEvery = 16;
+
+// ── launch-call latency per path (full sketches; per kernel only Log2Hist) ────────────────
+struct LaunchStats {
+  uint64_t launches[kLaunchPaths];       // all kernels                                [atomic]
+  argus::Sketch latency[kLaunchPaths];   // host ns inside the real launch call, sampled
+};
 
 // ── NCCL communicators: identity, sequence numbers, last op (hang analysis reads live) ─────
 struct LastOp {                // seqlocked (rule c) via CommRow::last_seq
@@ -463,6 +481,7 @@ struct Record {
   Integrity integrity;
   Memory memory;
   StepSummary step_summary;
+  LaunchStats launch;
   CommRow comms[kMaxComms];
   CollectiveRow collectives[kMaxCollectives];
   KernelRow kernels[kMaxKernels];
@@ -483,6 +502,7 @@ static_assert(offsetof(Record, integrity) == 4096);
 static_assert(sizeof(StepRow) % 64 == 0 && sizeof(KernelRow) % 64 == 0);
 static_assert(offsetof(StepRow, counters) == 136);
 static_assert(offsetof(KernelRow, launches) == 24);
+static_assert(sizeof(Log2Hist) == 576);
 static_assert(offsetof(CommRow, last_op) == 112);
 
 // ── helpers shared by writers and readers (header-only, no allocation) ─────────────────────
@@ -537,7 +557,8 @@ inline const char* validate(const void* image, size_t size) {
   if (h->header_size != sizeof(Header)) return "header size mismatch";
   if (h->total_size != sizeof(Record)) return "record size mismatch (different layout)";
   if (size < sizeof(Record)) return "truncated (shorter than total_size)";
-  if (h->sketch_size != sizeof(argus::Sketch)) return "sketch size mismatch";
+  if (h->sketch_size != sizeof(argus::Sketch) || h->sketch_version != argus::kSketchLayoutVersion)
+    return "sketch layout mismatch";
   if (h->state > kStateKilled) return "bad state";
   return nullptr;
 }
