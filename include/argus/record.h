@@ -267,7 +267,11 @@ struct Integrity {
   uint64_t cupti_processing_ns;  // wall time spent processing activity buffers
   uint64_t drops[kDropKinds];    // DropKind
   uint64_t init_errors;          // bitmask of InitError
-  uint64_t reserved[32];
+  uint64_t step_counter_drops;   // argus_step_counter calls with a 9th distinct name
+  uint64_t unknown_functions;    // launches of a handle whose kernel name we could not get
+  uint64_t reserve_failures;     // table rows not used because their pages could not be
+                                 // reserved (full tmpfs): counted in drops[] as well
+  uint64_t reserved[29];
 };
 inline constexpr uint32_t kOverheadSampleEvery = 64;
 enum InitError : uint64_t {
