@@ -19,7 +19,9 @@ using namespace rec;
 namespace {
 template <class T> T ld(const T& w) { return __atomic_load_n(&w, __ATOMIC_RELAXED); }
 template <class T> T ld_acq(const T& w) { return __atomic_load_n(&w, __ATOMIC_ACQUIRE); }
-template <class T> void st(T& w, T v) { __atomic_store_n(&w, v, __ATOMIC_RELAXED); }
+// Release stores everywhere: free on x86, and inside a seqlock section they keep every data
+// store after the store that made seq odd (no fences needed; TSan cannot model fences).
+template <class T> void st(T& w, T v) { __atomic_store_n(&w, v, __ATOMIC_RELEASE); }
 template <class T> void st_rel(T& w, T v) { __atomic_store_n(&w, v, __ATOMIC_RELEASE); }
 template <class T> void xadd(T& w, T v) { __atomic_fetch_add(&w, v, __ATOMIC_RELAXED); }
 void amax(uint64_t& w, uint64_t v) {
@@ -43,13 +45,12 @@ void seq_begin(uint64_t& seq) {
     if (!(s & 1) && __atomic_compare_exchange_n(&seq, &s, s + 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) break;
     sched_yield();
   }
-  std::atomic_thread_fence(std::memory_order_release);
 }
 void seq_end(uint64_t& seq) { __atomic_fetch_add(&seq, 1, __ATOMIC_RELEASE); }
 // Zeroes a row word by word with atomic stores (a concurrent reader never sees torn words).
 template <class T> void zero_words(T& row, size_t from_byte = 0) {
   auto* w = reinterpret_cast<uint64_t*>(&row);
-  for (size_t k = from_byte / 8; k < sizeof(T) / 8; ++k) st(w[k], uint64_t{0});
+  for (size_t k = from_byte / 8; k < sizeof(T) / 8; ++k) __atomic_store_n(&w[k], uint64_t{0}, __ATOMIC_RELEASE);
 }
 // Waits (bounded) for a row being claimed by another thread to become ready.
 bool wait_ready(const uint32_t& state) {
@@ -243,7 +244,7 @@ int32_t Recorder::kernel(std::string_view name, uint32_t flags) noexcept {
         st_rel(row.state, uint32_t(kRowReady));
         return int32_t(idx);
       }
-      s = expect;
+      s = ld_acq(row.state);  // lost the race (or no space): re-read with acquire
     }
     if (s == kRowClaiming && !wait_ready(row.state)) continue;  // writer stuck: keep probing
     if (row.name_hash != h) continue;
@@ -469,7 +470,7 @@ uint64_t Recorder::collective_enqueue(const CollCall& call, int32_t* row_out) no
         st_rel(r.state, uint32_t(kRowReady));
         s = kRowReady;
       } else {
-        s = expect;
+        s = ld_acq(r.state);
       }
     }
     if (s == kRowClaiming && !wait_ready(r.state)) continue;

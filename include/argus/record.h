@@ -44,9 +44,10 @@
 //      in Integrity::drops[]).
 //   c. Rows that are overwritten as a whole (step ring slots, window slots, a communicator's
 //      last_op) carry a seqlock word `seq`: a writer makes seq odd (CAS even→odd, acq; this
-//      also serialises writers of that row), writes the fields, then stores seq+1 (release).
-//      A reader: s1 = load-acquire seq; if odd retry; copy the row word by word; fence
-//      acquire; s2 = load seq; use the copy only if s1 == s2 (read_seqlocked() below does
+//      also serialises writers of that row), writes the fields with release stores, then
+//      stores seq+1 (release).
+//      A reader: s1 = load-acquire seq; if odd retry; copy the row word by word with
+//      acquire loads; s2 = load-acquire seq; use the copy only if s1 == s2 (read_seqlocked() below does
 //      this, giving up after a bounded number of tries).  Counters inside such rows that are
 //      attributed later (a step's gpu_busy_ns arrives with CUPTI after the step has closed)
 //      follow rule a and do not bump seq.
@@ -541,9 +542,10 @@ inline bool read_seqlocked(const uint64_t& seq, const Row& row, Row& out, int tr
     if (s1 & 1) continue;
     const auto* src = reinterpret_cast<const uint64_t*>(&row);
     uint64_t tmp[sizeof(Row) / sizeof(uint64_t)];
-    for (size_t k = 0; k < sizeof(Row) / sizeof(uint64_t); ++k) tmp[k] = load_word(src[k]);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (load_word(seq) == s1) { std::memcpy(&out, tmp, sizeof(Row)); return true; }
+    // Acquire loads keep the final seq load after every data load (no fence: TSan-friendly).
+    for (size_t k = 0; k < sizeof(Row) / sizeof(uint64_t); ++k)
+      tmp[k] = load_word(src[k], std::memory_order_acquire);
+    if (load_word(seq, std::memory_order_acquire) == s1) { std::memcpy(&out, tmp, sizeof(Row)); return true; }
   }
   return false;
 }

@@ -282,6 +282,7 @@ TEST_CASE("collectives: sequence numbers, rows per size class, completion", "[re
   CHECK(rec.comm_by_handle(0xabc) == c);
   CHECK(rec.comm_by_handle(0xdef) == -1);
   constexpr int kThreads = 8, kIters = 2000;
+  std::atomic<int> thread_errors{0};
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; ++t)
     ts.emplace_back([&] {
@@ -291,11 +292,11 @@ TEST_CASE("collectives: sequence numbers, rows per size class, completion", "[re
         call.count = (i % 2) ? 256 : 1024; call.bytes = call.count * 4;
         int32_t row = -1;
         uint64_t seq = rec.collective_enqueue(call, &row);
-        REQUIRE(seq > 0);
-        REQUIRE(row >= 0);
+        if (seq == 0 || row < 0) ++thread_errors;  // Catch2 assertions are not thread-safe
       }
     });
   for (auto& t : ts) t.join();
+  CHECK(thread_errors.load() == 0);
   const CommRow& cr = m.r->comms[c];
   CHECK(cr.seq_enqueued == uint64_t(kThreads) * kIters);
   LastOp lo;
