@@ -144,6 +144,9 @@ bool Recorder::reserve(const void* p, size_t len) noexcept {
 void Recorder::attach(rec::Record* r, int fd) noexcept {
   r_ = r;
   fd_ = fd;
+  step_lock_.clear(std::memory_order_release);  // (a fork child may inherit it held)
+  pending_mask_ = 0;
+  last_index_ = -1;
   open_ordinal_.store(-1, std::memory_order_relaxed);
   attr_cursor_ = -1;
   if (r_ && ld(r_->step_summary.steps_begun) > 0) {
@@ -256,6 +259,11 @@ int32_t Recorder::kernel(std::string_view name, uint32_t flags) noexcept {
   }
   drop(kDropKernelTable);
   return -1;
+}
+
+void Recorder::launch_flag(int32_t k, uint32_t path) noexcept {
+  if (k >= 0) __atomic_fetch_add(&r_->kernels[k].launches[path], 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
 }
 
 void Recorder::graph_launch(uint32_t path) noexcept {

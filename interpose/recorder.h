@@ -95,6 +95,8 @@ class Recorder {
     __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
     launches_total_.fetch_add(1, std::memory_order_relaxed);
   }
+  // A flag path (kPathDriverEntryPoint): counted per kernel and per path, not in step totals.
+  void launch_flag(int32_t k, uint32_t path) noexcept;
   void graph_launch(uint32_t path) noexcept;
   // A sampled host launch-call latency.
   void launch_latency(int32_t k, uint32_t path, uint64_t ns) noexcept;

@@ -128,7 +128,9 @@ enum LaunchPath : uint32_t {
   kPathCuLaunchCooperativeKernel = 12,
   kPathDriverEntryPoint = 13,  // flag path: a cu* launch reached through a pointer handed out
                                // by cuGetProcAddress / cudaGetDriverEntryPoint / dlsym; the
-                               // launch is ALSO counted under its cu* path.
+                               // launch is ALSO counted under its cu* path, so total launches
+                               // = sum over paths except this one (and except graph paths,
+                               // which count graph launches, not kernels).
   kLaunchPaths = 16,
 };
 
@@ -274,7 +276,7 @@ struct Integrity {
                                  // reserved (full tmpfs): counted in drops[] as well
   uint64_t reserved[29];
 };
-inline constexpr uint32_t kOverheadSampleEvery = 64;
+inline constexpr uint32_t kOverheadSampleEvery = 64;  // the same calls as latency samples
 enum InitError : uint64_t {
   kErrNoShm = 1u << 0,         // never visible in a record, but kept for completeness
   kErrDlsym = 1u << 1,         // a hooked symbol's real definition was not found
@@ -319,7 +321,7 @@ struct alignas(64) KernelRow {
   Log2Hist launch_latency;     // host ns inside the launch call, sampled 1 in kLatencySampleEvery
   argus::Sketch gpu_duration;  // GPU duration ns, every CUPTI record (or event sample)
 };
-inline constexpr uint32_t kLatencySampleEvery = 16;
+inline constexpr uint32_t kLatencySampleEvery = 64;  // power of two
 
 // ── launch-call latency per path (full sketches; per kernel only Log2Hist) ────────────────
 struct LaunchStats {
