@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,13 @@ uint64_t now_ns() noexcept {
 // ── record memory ──────────────────────────────────────────────────────────────────────────
 rec::Record* create_record(const char* dir, const char* name, int* err, int* fd_out) {
   if (fd_out) *fd_out = -1;
+  // A file-size limit below the record size would make ftruncate raise SIGXFSZ (which kills
+  // by default): check first, never trigger it.
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < sizeof(Record)) {
+    if (err) *err = EFBIG;
+    return nullptr;
+  }
   int e = 0;
   char path[512];
   int fd;
