@@ -1,32 +1,22 @@
 #include "dist.h"
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 
 namespace argus::report {
-namespace {
-constexpr double kGamma = (1.0 + Dist::kRelErr) / (1.0 - Dist::kRelErr);
-const double kLogGamma = std::log(kGamma);
-constexpr int32_t kZeroBucket = INT32_MIN;
-}  // namespace
 
 int32_t Dist::bucket_of(double v) {
-  if (!(v > 0)) return kZeroBucket;
-  double l = std::ceil(std::log(v) / kLogGamma);
-  if (l < -2.0e9) l = -2.0e9;
-  if (l > 2.0e9) l = 2.0e9;
-  return int32_t(l);
+  if (!(v > 0)) return 0;
+  double r = std::round(v);
+  uint64_t u = r >= double(kSketchMaxTrackable) ? kSketchMaxTrackable : uint64_t(r);
+  return int32_t(argus::Sketch::bucket_index(u));
 }
 
-double Dist::bucket_value(int32_t idx) {
-  if (idx == kZeroBucket) return 0.0;
-  // Midpoint (in the relative-error sense) of (gamma^(i-1), gamma^i].
-  return 2.0 * std::pow(kGamma, double(idx)) / (kGamma + 1.0);
-}
+double Dist::bucket_value(int32_t idx) { return argus::Sketch::bucket_value(uint32_t(idx)); }
 
 void Dist::add(double value, uint64_t count) {
   if (count == 0 || std::isnan(value)) return;
+  if (value < 0) value = 0;
   int32_t b = bucket_of(value);
   auto it = std::lower_bound(buckets_.begin(), buckets_.end(), b,
                              [](const auto& p, int32_t k) { return p.first < k; });
@@ -37,6 +27,19 @@ void Dist::add(double value, uint64_t count) {
   max_ = std::max(max_, value);
   count_ += count;
   sum_ += value * double(count);
+}
+
+void Dist::add_sketch(const argus::Sketch& s) {
+  Dist d;
+  s.for_each_nonzero([&](uint32_t i, uint64_t c) {
+    d.buckets_.push_back({int32_t(i), c});
+    d.count_ += c;
+  });
+  if (d.count_ == 0) return;
+  d.sum_ = double(s.sum());
+  d.min_ = double(s.min());
+  d.max_ = double(s.max());
+  merge(d);
 }
 
 void Dist::merge(const Dist& o) {
@@ -59,13 +62,13 @@ void Dist::merge(const Dist& o) {
 
 double Dist::quantile(double q) const {
   if (count_ == 0) return 0.0;
-  q = std::clamp(q, 0.0, 1.0);
-  // Rank of the q-quantile (0-based, lower), same convention for every caller.
-  uint64_t rank = uint64_t(std::floor(q * double(count_ - 1)));
+  if (!(q > 0)) return min_;
+  if (q >= 1) return max_;
+  uint64_t rank = argus::nearest_rank(q, count_);
   uint64_t seen = 0;
   for (const auto& [b, c] : buckets_) {
     seen += c;
-    if (seen > rank) return std::clamp(bucket_value(b), min_, max_);
+    if (seen >= rank) return std::clamp(bucket_value(b), min_, max_);
   }
   return max_;
 }

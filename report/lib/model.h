@@ -26,7 +26,8 @@ struct RankInfo {
   RankState state = RankState::unknown;
   int exit_code = 0;           // when state == exited
   int signal = 0;              // when killed/crashed
-  uint64_t start_ns = 0;       // wall clock, for ordering only
+  uint64_t start_ns = 0;       // wall clock (CLOCK_REALTIME ns)
+  uint64_t end_ns = 0;         // exit time, 0 unknown
 };
 
 struct StepRec {
@@ -45,8 +46,9 @@ struct StepRec {
 
 struct KernelStat {
   std::string name;            // raw (mangled) name as recorded
-  uint64_t count = 0;
+  uint64_t count = 0;          // GPU executions with a duration
   uint64_t total_ns = 0;
+  uint64_t launches = 0;       // host launch calls (all paths)
   Dist dur;                    // duration distribution, ns
   bool is_collective = false;  // an NCCL device kernel
 };
