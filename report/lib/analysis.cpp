@@ -99,17 +99,18 @@ void build_integrity(const RunModel& m, Analysis& a) {
 uint64_t detect_warmup(const std::vector<double>& s) {
   size_t n = s.size();
   if (n < 8) return 0;
-  // Steady reference from the second half of the run, where warm-up is over by assumption.
+  // Steady reference from the second half of the run, where warm-up is over by assumption;
+  // its lower quartile, so that a slowdown late in the run does not become the reference.
   std::vector<double> tail(s.begin() + long(n / 2), s.end());
-  double base = stats::median(tail);
+  double base = stats::quantile(tail, 0.25);
   double sigma = stats::robust_sigma(tail);
   double band = std::max(5.0 * sigma, 0.10 * base);
-  // Warm-up is the prefix before the first run of 3 consecutive in-band steps, capped at a
-  // quarter of the run: a single slow step later on is an anomaly, not warm-up.
+  // Warm-up is the prefix of slow steps before the first run of 3 consecutive steps that are
+  // not slow, capped at a quarter of the run: one slow step later on is an anomaly.
   size_t cap = n / 4;
   for (size_t i = 0; i + 3 <= n && i <= cap; ++i) {
     bool ok = true;
-    for (size_t k = i; k < i + 3; ++k) ok = ok && std::fabs(s[k] - base) <= band;
+    for (size_t k = i; k < i + 3; ++k) ok = ok && s[k] - base <= band;
     if (ok) return i;
   }
   return cap;

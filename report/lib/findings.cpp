@@ -34,6 +34,11 @@ double median_finite(std::vector<double> v) {
   return v.empty() ? std::nan("") : stats::median(std::move(v));
 }
 
+double quantile_finite(std::vector<double> v, double q) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  return v.empty() ? std::nan("") : stats::quantile(std::move(v), q);
+}
+
 double sigma_finite(std::vector<double> v) {
   v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
   return v.size() < 2 ? 0.0 : stats::robust_sigma(v);
@@ -96,7 +101,9 @@ void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
     for (size_t p = b; p < e; ++p) if (std::isfinite(c.a.job_step_ns[p])) { s += c.a.job_step_ns[p]; ++n; }
     wm.push_back(n ? s / double(n) : std::nan(""));
   }
-  double base = median_finite(wm), sigma = sigma_finite(wm);
+  // Baseline: the lower quartile of the run's own windows, so that a slowdown covering most
+  // of the run is still measured against the run's good state.
+  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
   if (!(base > 0)) return;
   double thr = base + std::max(kWindowSigmas * sigma, kMinEffect * base);
   std::vector<bool> flag(W.size());
@@ -152,6 +159,15 @@ void stragglers(const Ctx& c, std::vector<Finding>& out) {
     }
   if (pooled.size() < 4) return;
   double sig = sigma_finite(pooled);
+  if (c.R == 2) {
+    // Two ranks: the cross-rank population is the straggler and its mirror image. Take the
+    // noise from how much each rank's ratio moves from one window to the next instead.
+    std::vector<double> diffs;
+    for (size_t r = 0; r < c.R; ++r)
+      for (size_t w = 1; w < Wn; ++w)
+        if (std::isfinite(ratio[r][w]) && std::isfinite(ratio[r][w - 1])) diffs.push_back((ratio[r][w] - ratio[r][w - 1]) / std::sqrt(2.0));
+    sig = sigma_finite(diffs);
+  }
   double thr = 1.0 + std::max(kCellSigmas * sig, kMinEffect);
   for (size_t r = 0; r < c.R; ++r) {
     std::vector<bool> flag(Wn);
@@ -214,10 +230,22 @@ void host_stalls(const Ctx& c, std::vector<Finding>& out) {
   if (pooled.size() < 8) return;
   double sig = sigma_finite(pooled);
   double thr = std::max(kStallSigmas * sig, kMinStall * c.base_step);
+  // Warm-up steps are slow on every rank by nature: there a stall must also stand out from
+  // the other ranks at the same step (a JIT compile on some ranks does, common start-up does not).
+  std::vector<double> warm_ref(c.f, 0.0);
+  for (size_t p = 0; p < c.f; ++p) {
+    std::vector<double> col;
+    for (size_t r = 0; r < c.R; ++r) col.push_back(c.a.gap_ns[r][p]);
+    warm_ref[p] = c.R >= 3 ? median_finite(col) : 0.0;
+    if (c.R == 2) { double x = c.a.gap_ns[0][p], y = c.a.gap_ns[1][p]; warm_ref[p] = std::isfinite(x) && std::isfinite(y) ? std::min(x, y) : 0.0; }
+  }
   for (size_t r = 0; r < c.R; ++r) {
     if (!std::isfinite(base[r])) continue;
     std::vector<bool> flag(c.S);
-    for (size_t p = 0; p < c.S; ++p) flag[p] = !std::isnan(c.a.gap_ns[r][p]) && c.a.gap_ns[r][p] - base[r] > thr;
+    for (size_t p = 0; p < c.S; ++p) {
+      double ref = p < c.f ? std::max(base[r], std::isfinite(warm_ref[p]) ? warm_ref[p] : 0.0) : base[r];
+      flag[p] = !std::isnan(c.a.gap_ns[r][p]) && c.a.gap_ns[r][p] - ref > thr;
+    }
     for (auto [b, e] : runs(flag, c.a.window_steps)) {
       double worst = 0, total = 0;
       for (size_t p = b; p <= e; ++p)
@@ -246,7 +274,7 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     for (size_t r = 0; r < c.R; ++r) per_rank.push_back(nan_mean(c.a.coll_ns[r], b, e));
     wm.push_back(median_finite(per_rank));
   }
-  double base = median_finite(wm), sigma = sigma_finite(wm);
+  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
   if (!(base > 0)) return;
   double thr = base + std::max(kWindowSigmas * sigma, 0.10 * base);
   std::vector<bool> flag(W.size());
@@ -486,17 +514,25 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
     for (auto& [r, cs] : v)
       if (cs->enqueued < max_enq) lagging.insert(r);
   }
-  // Ranks still running at collection time (argus-run gave up on them) also count as hung.
+  // A crash is a rank that died while the others were still alive: its last sign of life
+  // (heartbeat/exit) is well before the run's last, or it died of a fault signal, or it
+  // stopped before the steps the others completed. Ranks killed together at the end (the
+  // launcher stopping a hung or interrupted job) are not crashes.
+  uint64_t run_alive = 0;
+  for (const auto& rd : c.m.ranks) run_alive = std::max(run_alive, rd.info.last_alive_ns);
   std::set<size_t> crashed;
+  size_t died_n = 0;
   for (size_t r = 0; r < c.R; ++r) {
     const auto& rd = c.m.ranks[r];
     if (!died(rd)) continue;
+    ++died_n;
     auto l = last_completed(rd);
-    // Killed together with everybody else at the end (argus-run stopping a hung job) is not a crash.
-    bool early = !run_last || !l || *l < *run_last || rd.info.state == RankState::crashed;
-    if (!early && !waiting.empty()) continue;
-    crashed.insert(r);
+    bool early = rd.info.state == RankState::crashed || (run_last && (!l || *l < *run_last)) ||
+                 (rd.info.last_alive_ns && run_alive > rd.info.last_alive_ns + 2000000000ull);
+    if (early) crashed.insert(r);
   }
+  if (crashed.empty() && died_n > 0 && died_n < c.R && waiting.empty())
+    for (size_t r = 0; r < c.R; ++r) if (died(c.m.ranks[r])) crashed.insert(r);  // some ranks died, the rest finished
   for (size_t r : crashed) {
     const auto& rd = c.m.ranks[r];
     auto l = last_completed(rd);

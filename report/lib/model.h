@@ -28,6 +28,7 @@ struct RankInfo {
   int signal = 0;              // when killed/crashed
   uint64_t start_ns = 0;       // wall clock (CLOCK_REALTIME ns)
   uint64_t end_ns = 0;         // exit time, 0 unknown
+  uint64_t last_alive_ns = 0;  // last sign of life (exit time or the recorder's heartbeat), 0 unknown
 };
 
 struct StepRec {

@@ -125,6 +125,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
   info.file = file;
   info.start_ns = h.start_time_ns;
   info.end_ns = h.end_time_ns;
+  info.last_alive_ns = std::max(h.end_time_ns, h.heartbeat_ns);
   info.state = h.state == kStateRunning ? RankState::running
              : h.state == kStateExited  ? RankState::exited
              : h.state == kStateKilled  ? RankState::killed
