@@ -1,0 +1,613 @@
+// Progressive, self-calibrated diagnosis. Every baseline comes from the run itself: medians
+// over its own steady windows or across its own ranks, with the noise scale taken as a robust
+// sigma of the same population. The only constants are statistical (how many sigmas) and a
+// minimum relative effect below which a deviation is not worth a reader's attention.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "analysis.h"
+#include "demangle.h"
+
+namespace argus::report {
+namespace {
+
+constexpr double kWindowSigmas = 5.0;   // job-level window series
+constexpr double kCellSigmas = 6.0;     // rank x window cells (many more tests)
+constexpr double kStallSigmas = 8.0;    // rank x step cells
+constexpr double kMinEffect = 0.05;     // 5%: smaller shifts are compare's business
+constexpr double kMinStall = 0.10;      // a host gap must add >= 10% of a step
+
+double nan_mean(const std::vector<float>& row, size_t b, size_t e) {
+  double s = 0;
+  size_t n = 0;
+  for (size_t p = b; p < e; ++p)
+    if (!std::isnan(row[p])) { s += row[p]; ++n; }
+  return n ? s / double(n) : std::nan("");
+}
+
+double median_finite(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  return v.empty() ? std::nan("") : stats::median(std::move(v));
+}
+
+double quantile_finite(std::vector<double> v, double q) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  return v.empty() ? std::nan("") : stats::quantile(std::move(v), q);
+}
+
+double sigma_finite(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  return v.size() < 2 ? 0.0 : stats::robust_sigma(v);
+}
+
+std::string ms(double ns) { return fmt::format("{:.3g} ms", ns / 1e6); }
+
+std::string rank_list(const std::vector<int>& r) {
+  std::string s = r.size() == 1 ? "rank " : "ranks ";
+  for (size_t i = 0; i < r.size(); ++i) s += (i ? "," : "") + std::to_string(r[i]);
+  return s;
+}
+
+std::string steps_text(uint64_t a, uint64_t b) {
+  return a == b ? fmt::format("step {}", a) : fmt::format("steps {}-{}", a, b);
+}
+
+// Contiguous runs of true flags, allowing `slack` false entries inside a run.
+std::vector<std::pair<size_t, size_t>> runs(const std::vector<bool>& f, size_t slack) {
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t i = 0;
+  while (i < f.size()) {
+    if (!f[i]) { ++i; continue; }
+    size_t b = i, e = i, miss = 0;
+    for (size_t j = i + 1; j < f.size(); ++j) {
+      if (f[j]) { e = j; miss = 0; }
+      else if (++miss > slack) break;
+    }
+    out.push_back({b, e});
+    i = e + 1;
+  }
+  return out;
+}
+
+std::string op_of_nccl_kernel(const std::string& name) {
+  static const std::pair<const char*, const char*> table[] = {
+      {"AllReduce", "allreduce"}, {"AllGather", "allgather"}, {"ReduceScatter", "reducescatter"},
+      {"Broadcast", "broadcast"}, {"Reduce", "reduce"},        {"AllToAll", "alltoall"},
+      {"SendRecv", "sendrecv"},   {"Send", "send"},            {"Recv", "recv"}};
+  for (auto& [k, v] : table)
+    if (name.find(k) != std::string::npos) return v;
+  return "";
+}
+
+struct Ctx {
+  const RunModel& m;
+  const Analysis& a;
+  size_t R, S, f;
+  std::vector<int> all_ranks;
+  double base_step;
+  uint64_t idx(size_t p) const { return a.steps[std::min(p, S - 1)]; }
+};
+
+void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
+  const auto& W = c.a.windows;
+  if (W.size() < 4) return;
+  std::vector<double> wm;
+  for (auto [b, e] : W) {
+    double s = 0; size_t n = 0;
+    for (size_t p = b; p < e; ++p) if (std::isfinite(c.a.job_step_ns[p])) { s += c.a.job_step_ns[p]; ++n; }
+    wm.push_back(n ? s / double(n) : std::nan(""));
+  }
+  // Baseline: the lower quartile of the run's own windows, so that a slowdown covering most
+  // of the run is still measured against the run's good state.
+  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
+  if (!(base > 0)) return;
+  double thr = base + std::max(kWindowSigmas * sigma, kMinEffect * base);
+  std::vector<bool> flag(W.size());
+  for (size_t w = 0; w < W.size(); ++w) flag[w] = std::isfinite(wm[w]) && wm[w] > thr;
+  for (auto [b, e] : runs(flag, 0)) {
+    double worst = 0;
+    for (size_t w = b; w <= e; ++w) if (flag[w]) worst = std::max(worst, wm[w]);
+    Finding fd;
+    fd.kind = "anomalous_window";
+    fd.ranks = c.all_ranks;
+    fd.first_step = c.idx(W[b].first);
+    fd.last_step = c.idx(W[e].second - 1);
+    fd.magnitude = worst / base;
+    fd.evidence = fmt::format("{}: mean step time up to {} against the run's steady median of {} per window (x{:.2f}).",
+                              steps_text(fd.first_step, fd.last_step), ms(worst), ms(base), fd.magnitude);
+    out.push_back(std::move(fd));
+  }
+}
+
+// Rank x window means of a matrix over steady windows.
+std::vector<std::vector<double>> cell_means(const Ctx& c, const std::vector<std::vector<float>>& mat) {
+  std::vector<std::vector<double>> out(c.R, std::vector<double>(c.a.windows.size()));
+  for (size_t r = 0; r < c.R; ++r)
+    for (size_t w = 0; w < c.a.windows.size(); ++w) out[r][w] = nan_mean(mat[r], c.a.windows[w].first, c.a.windows[w].second);
+  return out;
+}
+
+// Reference per window across ranks: the median (the other rank when there are only two).
+double cross_rank_ref(const std::vector<std::vector<double>>& cells, size_t w, size_t r) {
+  std::vector<double> v;
+  for (size_t q = 0; q < cells.size(); ++q)
+    if (cells.size() > 2 || q != r) v.push_back(cells[q][w]);
+  return median_finite(v);
+}
+
+void stragglers(const Ctx& c, std::vector<Finding>& out) {
+  if (c.R < 2 || c.a.windows.empty()) return;
+  auto comp = cell_means(c, c.a.compute_ns);
+  auto coll = cell_means(c, c.a.coll_ns);
+  size_t Wn = c.a.windows.size();
+  std::vector<std::vector<double>> ratio(c.R, std::vector<double>(Wn, std::nan("")));
+  std::vector<double> refs(Wn);
+  std::vector<double> pooled;
+  for (size_t w = 0; w < Wn; ++w) {
+    std::vector<double> col;
+    for (size_t r = 0; r < c.R; ++r) col.push_back(comp[r][w]);
+    refs[w] = median_finite(col);
+  }
+  for (size_t r = 0; r < c.R; ++r)
+    for (size_t w = 0; w < Wn; ++w) {
+      double ref = c.R > 2 ? refs[w] : cross_rank_ref(comp, w, r);
+      if (ref > 0 && std::isfinite(comp[r][w])) { ratio[r][w] = comp[r][w] / ref; pooled.push_back(ratio[r][w]); }
+    }
+  if (pooled.size() < 4) return;
+  double sig = sigma_finite(pooled);
+  if (c.R == 2) {
+    // Two ranks: the cross-rank population is the straggler and its mirror image. Take the
+    // noise from how much each rank's ratio moves from one window to the next instead.
+    std::vector<double> diffs;
+    for (size_t r = 0; r < c.R; ++r)
+      for (size_t w = 1; w < Wn; ++w)
+        if (std::isfinite(ratio[r][w]) && std::isfinite(ratio[r][w - 1])) diffs.push_back((ratio[r][w] - ratio[r][w - 1]) / std::sqrt(2.0));
+    sig = sigma_finite(diffs);
+  }
+  double thr = 1.0 + std::max(kCellSigmas * sig, kMinEffect);
+  for (size_t r = 0; r < c.R; ++r) {
+    std::vector<bool> flag(Wn);
+    for (size_t w = 0; w < Wn; ++w) flag[w] = std::isfinite(ratio[r][w]) && ratio[r][w] > thr;
+    for (auto [b, e] : runs(flag, 1)) {
+      std::vector<double> rs, mine_comp, ref_comp, mine_coll, others_coll, base_coll;
+      for (size_t w = b; w <= e; ++w) {
+        if (!flag[w]) continue;
+        rs.push_back(ratio[r][w]);
+        mine_comp.push_back(comp[r][w]);
+        ref_comp.push_back(refs[w]);
+        mine_coll.push_back(coll[r][w]);
+        std::vector<double> oc;
+        for (size_t q = 0; q < c.R; ++q) if (q != r) oc.push_back(coll[q][w]);
+        others_coll.push_back(median_finite(oc));
+      }
+      // Others' collective time outside the flagged windows, to show the growth.
+      for (size_t w = 0; w < Wn; ++w) {
+        if (w >= b && w <= e) continue;
+        std::vector<double> oc;
+        for (size_t q = 0; q < c.R; ++q) if (q != r) oc.push_back(coll[q][w]);
+        base_coll.push_back(median_finite(oc));
+      }
+      Finding fd;
+      fd.kind = "straggler_rank";
+      fd.ranks = {c.m.ranks[r].info.rank};
+      fd.first_step = c.idx(c.a.windows[b].first);
+      fd.last_step = c.idx(c.a.windows[e].second - 1);
+      fd.magnitude = median_finite(rs);
+      double my_coll = median_finite(mine_coll), oth_coll = median_finite(others_coll);
+      fd.evidence = fmt::format("rank {} computes {} per step on the GPU against {} for the median rank (x{:.2f}) in {}",
+                                fd.ranks[0], ms(median_finite(mine_comp)), ms(median_finite(ref_comp)), fd.magnitude,
+                                steps_text(fd.first_step, fd.last_step));
+      if (std::isfinite(my_coll) && std::isfinite(oth_coll) && oth_coll > my_coll) {
+        double bc = median_finite(base_coll);
+        fd.evidence += fmt::format("; it waits least in collectives ({} per step vs {} on the other ranks{}), so the delay shows up as communication time elsewhere",
+                                   ms(my_coll), ms(oth_coll),
+                                   std::isfinite(bc) ? fmt::format(", {} outside these steps", ms(bc)) : std::string());
+      }
+      fd.evidence += ".";
+      out.push_back(std::move(fd));
+    }
+  }
+}
+
+void host_stalls(const Ctx& c, std::vector<Finding>& out) {
+  if (c.S < 4 || !(c.base_step > 0)) return;
+  // Per-rank baseline gap over its steady steps; noise pooled over all residuals (subsampled
+  // to keep this linear for big runs).
+  std::vector<double> base(c.R, std::nan(""));
+  std::vector<double> pooled;
+  size_t stride = std::max<size_t>(1, (c.R * (c.S - c.f)) / 500000);
+  for (size_t r = 0; r < c.R; ++r) {
+    std::vector<double> v;
+    for (size_t p = c.f; p < c.S; ++p) if (!std::isnan(c.a.gap_ns[r][p])) v.push_back(c.a.gap_ns[r][p]);
+    if (v.size() < 4) continue;
+    base[r] = stats::median(v);
+    for (size_t i = 0; i < v.size(); i += stride) pooled.push_back(v[i] - base[r]);
+  }
+  if (pooled.size() < 8) return;
+  double sig = sigma_finite(pooled);
+  double thr = std::max(kStallSigmas * sig, kMinStall * c.base_step);
+  // Warm-up steps are slow on every rank by nature: there a stall must also stand out from
+  // the other ranks at the same step (a JIT compile on some ranks does, common start-up does not).
+  std::vector<double> warm_ref(c.f, 0.0);
+  for (size_t p = 0; p < c.f; ++p) {
+    std::vector<double> col;
+    for (size_t r = 0; r < c.R; ++r) col.push_back(c.a.gap_ns[r][p]);
+    warm_ref[p] = c.R >= 3 ? median_finite(col) : 0.0;
+    if (c.R == 2) { double x = c.a.gap_ns[0][p], y = c.a.gap_ns[1][p]; warm_ref[p] = std::isfinite(x) && std::isfinite(y) ? std::min(x, y) : 0.0; }
+  }
+  for (size_t r = 0; r < c.R; ++r) {
+    if (!std::isfinite(base[r])) continue;
+    std::vector<bool> flag(c.S);
+    for (size_t p = 0; p < c.S; ++p) {
+      double ref = p < c.f ? std::max(base[r], std::isfinite(warm_ref[p]) ? warm_ref[p] : 0.0) : base[r];
+      flag[p] = !std::isnan(c.a.gap_ns[r][p]) && c.a.gap_ns[r][p] - ref > thr;
+    }
+    for (auto [b, e] : runs(flag, c.a.window_steps)) {
+      double worst = 0, total = 0;
+      for (size_t p = b; p <= e; ++p)
+        if (flag[p]) { worst = std::max(worst, double(c.a.gap_ns[r][p])); total += c.a.gap_ns[r][p] - base[r]; }
+      Finding fd;
+      fd.kind = "host_stall";
+      fd.ranks = {c.m.ranks[r].info.rank};
+      fd.first_step = c.idx(b);
+      fd.last_step = c.idx(e);
+      fd.magnitude = (c.base_step + (worst - base[r])) / c.base_step;
+      fd.evidence = fmt::format("rank {}: the GPU sat idle waiting for the host for up to {} per step in {} (baseline gap {}, steady step {}); {} lost in total.",
+                                fd.ranks[0], ms(worst), steps_text(fd.first_step, fd.last_step), ms(base[r]), ms(c.base_step), ms(total));
+      out.push_back(std::move(fd));
+    }
+  }
+}
+
+bool overlaps(const Finding& f, uint64_t a, uint64_t b) { return f.first_step <= b && a <= f.last_step; }
+
+void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vector<Finding>& out) {
+  const auto& W = c.a.windows;
+  if (W.size() < 4) return;
+  std::vector<double> wm;
+  for (auto [b, e] : W) {
+    std::vector<double> per_rank;
+    for (size_t r = 0; r < c.R; ++r) per_rank.push_back(nan_mean(c.a.coll_ns[r], b, e));
+    wm.push_back(median_finite(per_rank));
+  }
+  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
+  if (!(base > 0)) return;
+  double thr = base + std::max(kWindowSigmas * sigma, 0.10 * base);
+  std::vector<bool> flag(W.size());
+  for (size_t w = 0; w < W.size(); ++w) {
+    // Only collective time that matters for the step (>= 2% of a step) and only where no
+    // rank arrived late: a late rank is reported as such, not as a slow collective.
+    bool explained = false;
+    for (const auto& l : late) explained = explained || overlaps(l, c.idx(W[w].first), c.idx(W[w].second - 1));
+    flag[w] = std::isfinite(wm[w]) && wm[w] > thr && wm[w] - base > 0.02 * c.base_step && !explained;
+  }
+  // The op: from per-window NCCL kernel data when present, else the costliest collective.
+  std::string top_op = c.a.collectives.empty() ? "" : c.a.collectives.front().op;
+  for (auto [b, e] : runs(flag, 0)) {
+    double worst = 0;
+    for (size_t w = b; w <= e; ++w) if (flag[w]) worst = std::max(worst, wm[w]);
+    Finding fd;
+    fd.kind = "slow_collective";
+    fd.ranks = c.all_ranks;
+    fd.first_step = c.idx(W[b].first);
+    fd.last_step = c.idx(W[e].second - 1);
+    fd.magnitude = worst / base;
+    std::string op = top_op;
+    {
+      // Which NCCL kernel grew most in these steps, relative to its own whole-run mean.
+      std::map<uint32_t, std::pair<double, double>> in;  // per (rank kernel idx) not comparable across ranks: key by name
+      std::map<std::string, std::pair<double, double>> by_name_in, by_name_all;
+      for (const auto& rd : c.m.ranks)
+        for (const auto& kw : rd.kernel_windows) {
+          const auto& k = rd.kernels[kw.kernel];
+          if (!k.is_collective) continue;
+          auto& all = by_name_all[k.name];
+          all.first += double(kw.total_ns); all.second += double(kw.count);
+          if (kw.first_step <= fd.last_step && fd.first_step <= kw.last_step) {
+            auto& x = by_name_in[k.name];
+            x.first += double(kw.total_ns); x.second += double(kw.count);
+          }
+        }
+      double best = 0;
+      for (auto& [name, x] : by_name_in) {
+        auto& all = by_name_all[name];
+        if (x.second <= 0 || all.second <= 0) continue;
+        double g = (x.first / x.second) / (all.first / all.second);
+        std::string o = op_of_nccl_kernel(name);
+        if (g > best && !o.empty()) { best = g; op = o; }
+      }
+      (void)in;
+    }
+    if (!op.empty()) fd.collective = op;
+    fd.evidence = fmt::format("{}: time in collectives{} rose to {} per step from a steady {} (x{:.2f}) on all ranks, while no rank computed late.",
+                              steps_text(fd.first_step, fd.last_step), op.empty() ? "" : " (" + op + ")", ms(worst), ms(base), fd.magnitude);
+    out.push_back(std::move(fd));
+  }
+}
+
+void degraded_kernels(const Ctx& c, std::vector<Finding>& out) {
+  if (c.S == 0) return;
+  uint64_t steady_first = c.idx(c.f);
+  // Cells: (kernel name) -> list of (rank position, first, last, mean ns).
+  struct Cell { size_t r; uint64_t first, last; double mean; double ratio = 0; };
+  std::map<std::string, std::vector<Cell>> cells;
+  bool have_windows = false;
+  for (size_t r = 0; r < c.R; ++r)
+    for (const auto& kw : c.m.ranks[r].kernel_windows) {
+      const auto& k = c.m.ranks[r].kernels[kw.kernel];
+      if (k.is_collective || kw.count == 0 || kw.first_step < steady_first) continue;
+      have_windows = true;
+      cells[k.name].push_back({r, kw.first_step, kw.last_step, double(kw.total_ns) / double(kw.count)});
+    }
+  if (!have_windows) {
+    // No per-window data: compare ranks over the whole run.
+    for (size_t r = 0; r < c.R; ++r)
+      for (const auto& k : c.m.ranks[r].kernels)
+        if (!k.is_collective && k.count > 0)
+          cells[k.name].push_back({r, steady_first, c.idx(c.S - 1), double(k.total_ns) / double(k.count)});
+  }
+  // Baseline per kernel: median over all its cells; ratio = mean / baseline.
+  std::map<std::pair<size_t, uint64_t>, std::vector<double>> rank_factor_in;  // (rank, window first) -> ratios
+  for (auto& [name, v] : cells) {
+    std::vector<double> means;
+    for (auto& x : v) means.push_back(x.mean);
+    double b = stats::median(means);
+    for (auto& x : v) {
+      x.ratio = b > 0 ? x.mean / b : 1.0;
+      rank_factor_in[{x.r, x.first}].push_back(x.ratio);
+    }
+  }
+  // A rank that is slow at everything is a straggler, not a degraded kernel: divide by the
+  // median ratio of all kernels of that rank in that window.
+  std::map<std::pair<size_t, uint64_t>, double> rank_factor;
+  for (auto& [k, v] : rank_factor_in) rank_factor[k] = v.size() >= 3 ? stats::median(v) : 1.0;
+  for (auto& [name, v] : cells) {
+    if (v.size() < 4) continue;
+    std::vector<double> adj;
+    for (auto& x : v) adj.push_back(x.ratio / rank_factor[{x.r, x.first}]);
+    double sig = sigma_finite(adj);
+    double thr = 1.0 + std::max(kCellSigmas * sig, kMinEffect);
+    std::vector<const Cell*> hit;
+    for (size_t i = 0; i < v.size(); ++i)
+      if (adj[i] > thr) hit.push_back(&v[i]);
+    if (hit.empty()) continue;
+    std::sort(hit.begin(), hit.end(), [](const Cell* x, const Cell* y) { return std::tie(x->first, x->r) < std::tie(y->first, y->r); });
+    // Cluster in step space: a gap longer than two windows starts a new finding.
+    uint64_t span = std::max<uint64_t>(1, hit.front()->last - hit.front()->first + 1);
+    size_t i = 0;
+    while (i < hit.size()) {
+      uint64_t first = hit[i]->first, last = hit[i]->last;
+      std::set<int> ranks;
+      std::vector<double> rs;
+      size_t j = i;
+      while (j < hit.size() && hit[j]->first <= last + 2 * span + 1) {
+        last = std::max(last, hit[j]->last);
+        ranks.insert(c.m.ranks[hit[j]->r].info.rank);
+        rs.push_back(hit[j]->ratio);
+        ++j;
+      }
+      Finding fd;
+      fd.kind = "degraded_kernel";
+      fd.ranks.assign(ranks.begin(), ranks.end());
+      fd.first_step = first;
+      fd.last_step = last;
+      fd.kernel = name;
+      fd.magnitude = stats::median(rs);
+      std::string shown = demangle(name);
+      if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+      fd.evidence = fmt::format("{} ran x{:.2f} slower than its own median duration on {} in {}{}.", shown, fd.magnitude,
+                                rank_list(fd.ranks), steps_text(first, last),
+                                have_windows ? "" : " (no per-window data: whole-run comparison across ranks)");
+      out.push_back(std::move(fd));
+      i = j;
+    }
+  }
+}
+
+void allocator_churn(const Ctx& c, std::vector<Finding>& out) {
+  const auto& W = c.a.windows;
+  if (W.empty()) return;
+  // Calls per step per (rank, window) from the step records.
+  std::vector<std::vector<double>> calls(c.R, std::vector<double>(W.size(), std::nan("")));
+  std::vector<double> pooled;
+  for (size_t r = 0; r < c.R; ++r) {
+    const auto& steps = c.m.ranks[r].steps;
+    std::vector<double> per_pos(c.S, std::nan(""));
+    for (const auto& s : steps) {
+      if (s.host_end_ns <= s.host_start_ns) continue;
+      size_t p = size_t(std::lower_bound(c.a.steps.begin(), c.a.steps.end(), s.index) - c.a.steps.begin());
+      if (p < c.S) per_pos[p] = double(s.mallocs + s.frees);
+    }
+    for (size_t w = 0; w < W.size(); ++w) {
+      double sum = 0; size_t n = 0;
+      for (size_t p = W[w].first; p < W[w].second; ++p) if (std::isfinite(per_pos[p])) { sum += per_pos[p]; ++n; }
+      if (n) { calls[r][w] = sum / double(n); pooled.push_back(calls[r][w]); }
+    }
+  }
+  if (pooled.empty()) return;
+  double base = stats::median(pooled);
+  for (size_t r = 0; r < c.R; ++r) {
+    std::vector<bool> flag(W.size());
+    for (size_t w = 0; w < W.size(); ++w)
+      flag[w] = std::isfinite(calls[r][w]) && calls[r][w] >= base + 1.5 && calls[r][w] >= 1.5 * base;
+    for (auto [b, e] : runs(flag, 1)) {
+      std::vector<double> v;
+      for (size_t w = b; w <= e; ++w) if (flag[w]) v.push_back(calls[r][w]);
+      Finding fd;
+      fd.kind = "allocator_churn";
+      fd.ranks = {c.m.ranks[r].info.rank};
+      fd.first_step = c.idx(W[b].first);
+      fd.last_step = c.idx(W[e].second - 1);
+      double obs = stats::median(v);
+      fd.magnitude = obs / std::max(base, 1.0);
+      fd.evidence = fmt::format("rank {} made {:.1f} device allocation calls (malloc+free) per step in {} against a run median of {:.1f}.",
+                                fd.ranks[0], obs, steps_text(fd.first_step, fd.last_step), base);
+      out.push_back(std::move(fd));
+    }
+  }
+}
+
+void ooms(const Ctx& c, std::vector<Finding>& out) {
+  for (const auto& rd : c.m.ranks) {
+    uint64_t fails = rd.mem.failures;
+    std::optional<uint64_t> first, last;
+    uint64_t step_fails = 0;
+    for (const auto& s : rd.steps)
+      if (s.alloc_failures) {
+        step_fails += s.alloc_failures;
+        if (!first) first = s.index;
+        last = s.index;
+      }
+    fails = std::max(fails, step_fails);
+    if (fails == 0) continue;
+    Finding fd;
+    fd.kind = "oom";
+    fd.ranks = {rd.info.rank};
+    uint64_t ls = rd.steps.empty() ? 0 : rd.steps.back().index;
+    fd.first_step = first.value_or(ls);
+    fd.last_step = last.value_or(ls);
+    fd.magnitude = double(fails);
+    fd.evidence = fmt::format("rank {}: {} device allocation(s) failed with out-of-memory ({}){}; peak {} MiB live.", rd.info.rank, fails,
+                              steps_text(fd.first_step, fd.last_step),
+                              rd.mem.retries ? fmt::format(", {} retried after the failure", rd.mem.retries) : std::string(),
+                              rd.mem.peak >> 20);
+    out.push_back(std::move(fd));
+  }
+}
+
+std::optional<uint64_t> last_completed(const RankData& rd) {
+  for (auto it = rd.steps.rbegin(); it != rd.steps.rend(); ++it)
+    if (it->host_end_ns > it->host_start_ns) return it->index;
+  return std::nullopt;
+}
+
+bool died(const RankData& rd) {
+  return rd.info.state == RankState::killed || rd.info.state == RankState::crashed ||
+         (rd.info.state == RankState::exited && rd.info.exit_code != 0);
+}
+
+void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
+  // The run's furthest step: a rank that died before it died early.
+  std::optional<uint64_t> run_last;
+  for (const auto& rd : c.m.ranks) {
+    auto l = last_completed(rd);
+    if (l && (!run_last || *l > *run_last)) run_last = l;
+  }
+  // Collective sequence numbers per communicator: ranks behind the others never entered
+  // the collective the others are waiting in.
+  std::map<uint64_t, std::vector<std::pair<size_t, const CommSeq*>>> comms;
+  for (size_t r = 0; r < c.R; ++r)
+    for (const auto& cs : c.m.ranks[r].comms) comms[cs.comm].push_back({r, &cs});
+  std::set<size_t> lagging, waiting;
+  std::string hang_op;
+  for (auto& [id, v] : comms) {
+    uint64_t max_enq = 0;
+    for (auto& [r, cs] : v) max_enq = std::max(max_enq, cs->enqueued);
+    bool stuck = false;
+    for (auto& [r, cs] : v)
+      if (cs->completed < cs->enqueued) { stuck = true; waiting.insert(r); if (hang_op.empty()) hang_op = cs->last_op; }
+    if (!stuck) continue;
+    for (auto& [r, cs] : v)
+      if (cs->enqueued < max_enq) lagging.insert(r);
+  }
+  // A crash is a rank that died while the others were still alive: its last sign of life
+  // (heartbeat/exit) is well before the run's last, or it died of a fault signal, or it
+  // stopped before the steps the others completed. Ranks killed together at the end (the
+  // launcher stopping a hung or interrupted job) are not crashes.
+  uint64_t run_alive = 0;
+  for (const auto& rd : c.m.ranks) run_alive = std::max(run_alive, rd.info.last_alive_ns);
+  std::set<size_t> crashed;
+  size_t died_n = 0;
+  for (size_t r = 0; r < c.R; ++r) {
+    const auto& rd = c.m.ranks[r];
+    if (!died(rd)) continue;
+    ++died_n;
+    auto l = last_completed(rd);
+    bool early = rd.info.state == RankState::crashed || (run_last && (!l || *l < *run_last)) ||
+                 (rd.info.last_alive_ns && run_alive > rd.info.last_alive_ns + 2000000000ull);
+    if (early) crashed.insert(r);
+  }
+  if (crashed.empty() && died_n > 0 && died_n < c.R && waiting.empty())
+    for (size_t r = 0; r < c.R; ++r) if (died(c.m.ranks[r])) crashed.insert(r);  // some ranks died, the rest finished
+  for (size_t r : crashed) {
+    const auto& rd = c.m.ranks[r];
+    auto l = last_completed(rd);
+    Finding fd;
+    fd.kind = "crash";
+    fd.ranks = {rd.info.rank};
+    fd.first_step = fd.last_step = l ? *l + 1 : 0;
+    fd.magnitude = 1.0;
+    std::string how = rd.info.signal ? fmt::format("was killed by signal {}", rd.info.signal)
+                                     : fmt::format("exited with status {}", rd.info.exit_code);
+    fd.evidence = fmt::format("rank {} {} ({}) during step {}{}.", rd.info.rank, how, to_string(rd.info.state), fd.first_step,
+                              l ? fmt::format(", after completing step {}", *l) : std::string(", before completing any step"));
+    out.push_back(std::move(fd));
+  }
+  std::vector<int> culprits;
+  for (size_t r : lagging) if (!crashed.count(r)) culprits.push_back(c.m.ranks[r].info.rank);
+  bool lag_explained_by_crash = !lagging.empty() && culprits.empty();
+  if (culprits.empty() && !lag_explained_by_crash) {
+    // Everyone is waiting and nobody is behind: report the waiting ranks that were still running.
+    for (size_t r : waiting)
+      if (c.m.ranks[r].info.state == RankState::running || c.m.ranks[r].info.state == RankState::killed) culprits.push_back(c.m.ranks[r].info.rank);
+  }
+  if (culprits.empty()) return;
+  std::sort(culprits.begin(), culprits.end());
+  std::optional<uint64_t> stop;
+  for (size_t r = 0; r < c.R; ++r)
+    if (std::find(culprits.begin(), culprits.end(), c.m.ranks[r].info.rank) != culprits.end()) {
+      auto l = last_completed(c.m.ranks[r]);
+      uint64_t s = l ? *l + 1 : 0;
+      if (!stop || s < *stop) stop = s;
+    }
+  Finding fd;
+  fd.kind = "hang";
+  fd.ranks = culprits;
+  fd.first_step = fd.last_step = stop.value_or(0);
+  fd.magnitude = 1.0;
+  if (!hang_op.empty()) fd.collective = hang_op;
+  fd.evidence = fmt::format("{} never entered the {} that {} other rank(s) were waiting in at step {}; the job stopped progressing there.",
+                            rank_list(culprits), hang_op.empty() ? "collective" : hang_op,
+                            waiting.size(), fd.first_step);
+  out.push_back(std::move(fd));
+}
+
+int kind_order(const std::string& k) {
+  static const char* order[] = {"crash", "hang", "oom", "anomalous_window", "straggler_rank", "host_stall",
+                                "slow_collective", "degraded_kernel", "allocator_churn"};
+  for (int i = 0; i < 9; ++i) if (k == order[i]) return i;
+  return 9;
+}
+
+}  // namespace
+
+std::vector<Finding> find_anomalies(const RunModel& m, const Analysis& a) {
+  std::vector<Finding> out;
+  Ctx c{m, a, m.ranks.size(), a.steps.size(), a.first_steady, {}, 0};
+  for (const auto& r : m.ranks) c.all_ranks.push_back(r.info.rank);
+  std::sort(c.all_ranks.begin(), c.all_ranks.end());
+  hangs_and_crashes(c, out);
+  ooms(c, out);
+  if (c.S > c.f) {
+    c.base_step = a.step_summary.p50;
+    anomalous_windows(c, out);
+    std::vector<Finding> late;
+    stragglers(c, late);
+    host_stalls(c, late);
+    slow_collectives(c, late, out);
+    out.insert(out.end(), late.begin(), late.end());
+    degraded_kernels(c, out);
+    allocator_churn(c, out);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
+    return std::make_tuple(kind_order(x.kind), x.first_step, x.ranks, x.kernel.value_or("")) <
+           std::make_tuple(kind_order(y.kind), y.first_step, y.ranks, y.kernel.value_or(""));
+  });
+  return out;
+}
+
+}  // namespace argus::report

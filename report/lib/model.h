@@ -1,0 +1,129 @@
+// The in-memory run model: what the report knows about one run, independent of the byte
+// layout of rank records. The loader (record_reader) fills it from ranks/*; tests build it
+// directly. Times are nanoseconds unless a name says otherwise.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dist.h"
+
+namespace argus::report {
+
+enum class RankState { running, exited, killed, crashed, unknown };
+const char* to_string(RankState s);
+
+struct RankInfo {
+  int rank = -1;
+  int local_rank = -1;
+  int world_size = 0;
+  uint32_t pid = 0;
+  std::string host;
+  std::string run_id;
+  std::string file;            // record file name inside ranks/
+  RankState state = RankState::unknown;
+  int exit_code = 0;           // when state == exited
+  int signal = 0;              // when killed/crashed
+  uint64_t start_ns = 0;       // wall clock (CLOCK_REALTIME ns)
+  uint64_t end_ns = 0;         // exit time, 0 unknown
+  uint64_t last_alive_ns = 0;  // last sign of life (exit time or the recorder's heartbeat), 0 unknown
+};
+
+struct StepRec {
+  uint64_t index = 0;          // step number as marked by the application
+  int64_t host_start_ns = 0;
+  int64_t host_end_ns = 0;
+  uint64_t gpu_busy_ns = 0;    // union of kernel time on the GPU in this step
+  uint64_t coll_ns = 0;        // time in collective (NCCL) kernels in this step
+  uint64_t kernels = 0;        // kernels completed
+  uint64_t launches = 0;       // launch calls
+  uint64_t mallocs = 0;        // device allocation calls in the step
+  uint64_t frees = 0;
+  uint64_t alloc_failures = 0;
+  double duration() const { return double(host_end_ns - host_start_ns); }
+};
+
+struct KernelStat {
+  std::string name;            // raw (mangled) name as recorded
+  uint64_t count = 0;          // GPU executions with a duration
+  uint64_t total_ns = 0;
+  uint64_t launches = 0;       // host launch calls (all paths)
+  Dist dur;                    // duration distribution, ns
+  bool is_collective = false;  // an NCCL device kernel
+};
+
+// Aggregate of one kernel over a window of steps [first_step, last_step] on one rank.
+struct KernelWindow {
+  uint64_t first_step = 0, last_step = 0;
+  uint32_t kernel = 0;         // index into RankData::kernels
+  uint64_t count = 0;
+  uint64_t total_ns = 0;
+};
+
+struct CollStat {
+  std::string op;              // allreduce, allgather, reducescatter, broadcast, reduce, alltoall, send, recv, ...
+  std::string dtype;
+  uint64_t comm = 0;           // communicator identity (hash)
+  int comm_size = 0;
+  uint64_t count = 0;
+  uint64_t bytes = 0;          // total bytes over all calls (per-rank send buffer size, NCCL's convention)
+  uint64_t total_ns = 0;
+  Dist dur;                    // per call, ns
+};
+
+struct CommSeq {
+  uint64_t comm = 0;
+  int comm_size = 0;
+  int comm_rank = 0;
+  uint64_t enqueued = 0, started = 0, completed = 0;
+  std::string last_op;         // op of the last enqueued collective, when known
+};
+
+struct MemStat {
+  uint64_t mallocs = 0, frees = 0;
+  uint64_t bytes_alloc = 0, bytes_freed = 0;
+  uint64_t live = 0, peak = 0;
+  uint64_t failures = 0, retries = 0;
+  Dist latency;                // allocation call latency, ns
+};
+
+struct RankIntegrity {
+  bool cupti = true;                 // GPU durations from CUPTI (else sampled events or none)
+  std::string timing_source = "cupti";
+  std::vector<std::string> unobservable;  // human-readable: "launch path cuLaunchKernelEx not hooked"
+  uint64_t dropped_kernels = 0, dropped_collectives = 0, dropped_steps = 0, dropped_windows = 0, dropped_other = 0;
+  uint64_t overhead_ns = 0;          // interposer's own measured cost
+  uint64_t observed_ns = 0;          // wall time the interposer was active (for the ratio)
+  uint64_t torn_reads = 0;           // the copy found an inconsistent seqlock
+};
+
+struct RankData {
+  RankInfo info;
+  std::string step_source = "marker";  // marker | nvtx | window | none
+  uint64_t steps_total = 0;            // all steps ever marked (the ring keeps the last ones)
+  std::vector<StepRec> steps;          // ordered by index
+  std::vector<KernelStat> kernels;
+  std::vector<KernelWindow> kernel_windows;
+  std::vector<CollStat> collectives;
+  std::vector<CommSeq> comms;
+  MemStat mem;
+  std::map<std::string, uint64_t> launches_by_path;
+  RankIntegrity integrity;
+};
+
+struct BadFile {
+  std::string file;
+  std::string reason;
+};
+
+struct RunModel {
+  std::string run_dir;
+  std::string meta_json;          // run_meta.json verbatim ("" when absent)
+  int expected_world = 0;         // from records / run_meta; 0 = unknown
+  std::vector<RankData> ranks;    // sorted by (rank, host, pid)
+  std::vector<BadFile> bad_files;
+};
+
+}  // namespace argus::report

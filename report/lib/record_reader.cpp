@@ -1,0 +1,383 @@
+#include "record_reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <argus/record.h>
+#include <nlohmann/json.hpp>
+
+namespace argus::report {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace argus::rec;
+
+std::string bounded(const char* p, size_t cap) { return std::string(p, strnlen(p, cap)); }
+
+const char* dtype_name(uint32_t t) {
+  static const char* n[] = {"int8", "uint8", "int32", "uint32", "int64", "uint64", "float16", "float32",
+                            "float64", "bfloat16", "float8e4m3", "float8e5m2"};
+  return t < 12 ? n[t] : "unknown";
+}
+
+std::string op_name(uint32_t op) {
+  switch (op) {
+    case kOpAllReduce: return "allreduce";
+    case kOpBroadcast: case kOpBcast: return "broadcast";
+    case kOpReduce: return "reduce";
+    case kOpAllGather: return "allgather";
+    case kOpReduceScatter: return "reducescatter";
+    case kOpAllToAll: return "alltoall";
+    case kOpGather: return "gather";
+    case kOpScatter: return "scatter";
+    case kOpSend: return "send";
+    case kOpRecv: return "recv";
+    default: return "unknown";
+  }
+}
+
+// Sketches in a file may be hand-made or damaged: accept only internally consistent ones.
+bool sketch_ok(const argus::Sketch& s, uint64_t expected_count) {
+  uint64_t n = 0;
+  bool ovf = false;
+  s.for_each_nonzero([&](uint32_t, uint64_t c) { if (n + c < n) ovf = true; n += c; });
+  if (ovf) return false;
+  if (n == 0) return true;
+  if (s.max() < s.min()) return false;
+  return expected_count == 0 || n == expected_count;
+}
+
+std::string kernel_name(const Record& r, const KernelRow& k, uint32_t i) {
+  if (k.name_len == 0 || k.name_off >= kStringBytes || uint64_t(k.name_off) + k.name_len >= kStringBytes)
+    return "<kernel name not recorded #" + std::to_string(i) + ">";
+  return std::string(r.strings.bytes + k.name_off, strnlen(r.strings.bytes + k.name_off, k.name_len));
+}
+
+void decode_integrity(const Record& r, RankData& d) {
+  const Integrity& in = r.integrity;
+  auto& o = d.integrity;
+  o.cupti = in.cupti_state == kCuptiOk && in.duration_source == kDurCupti;
+  o.timing_source = in.duration_source == kDurCupti ? "cupti" : in.duration_source == kDurEventSampling ? "sampled CUDA events" : "none";
+  bool touched_gpu = in.hooked_calls > 0 || in.paths_seen != 0;
+  if (touched_gpu && in.cupti_state != kCuptiOk) {
+    o.unobservable.push_back(std::string("CUPTI ") + cupti_state_name(in.cupti_state) +
+                             (in.duration_source == kDurEventSampling ? ": kernel durations sampled with CUDA events" : ": no GPU kernel durations"));
+  }
+  if (!touched_gpu) o.cupti = true;  // nothing to time: not a gap in observation
+  if (in.nvtx_state == 2) o.unobservable.push_back("NVTX injection failed: NVTX step ranges not seen");
+  if (in.unknown_cuda_version) o.unobservable.push_back("CUDA runtime/driver newer than the headers argus knows: results may be partial");
+  if (in.init_errors & kErrDlsym) o.unobservable.push_back("a hooked CUDA/NCCL symbol was not found: some calls not intercepted");
+  if (in.init_errors & kErrCuptiLoad) o.unobservable.push_back("libcupti could not be loaded");
+  if (in.event_skipped_capturing) o.unobservable.push_back("event samples skipped on streams capturing a CUDA graph");
+  o.dropped_kernels = in.drops[kDropKernelTable] + in.drops[kDropCuptiRecords];
+  o.dropped_collectives = in.drops[kDropCollectiveTable] + in.drops[kDropCommTable] + in.drops[kDropCuptiUnmatched];
+  o.dropped_windows = 0;  // overwritten windows are history, not loss: kernel rows stay cumulative
+  o.dropped_other = in.drops[kDropStringTable] + in.drops[kDropAllocMap];
+  // Hook bodies are timed 1 in kOverheadSampleEvery; scale up, add our threads' CPU time.
+  o.overhead_ns = in.overhead_sum_ns * kOverheadSampleEvery + in.own_cpu_ns;
+  uint64_t end = r.header.end_time_ns ? r.header.end_time_ns : r.header.heartbeat_ns;
+  o.observed_ns = end > r.header.start_time_ns ? end - r.header.start_time_ns : 0;
+  for (uint32_t p = 0; p < kLaunchPaths; ++p)
+    if (r.launch.launches[p]) d.launches_by_path[launch_path_name(p)] = r.launch.launches[p];
+}
+
+}  // namespace
+
+RankData decode_record(const void* image, size_t size, const std::string& file) {
+  if (const char* why = validate(image, size)) {
+    std::string reason = why;
+    const auto* h = static_cast<const Header*>(image);
+    if (size >= sizeof(Header) && h->magic == kMagic && h->layout_version > kLayoutVersion)
+      reason = "written by a newer argus (record layout version " + std::to_string(h->layout_version) +
+               ", this argus reads version " + std::to_string(kLayoutVersion) + ")";
+    else if (size >= sizeof(Header) && h->magic == kMagic && h->layout_version != kLayoutVersion)
+      reason = "unsupported record layout version " + std::to_string(h->layout_version);
+    else if (reason.rfind("truncated", 0) == 0 || reason.rfind("shorter", 0) == 0)
+      reason = "truncated (" + std::to_string(size) + " of " + std::to_string(sizeof(Record)) + " bytes)";
+    throw InputError(file, reason);
+  }
+  const Record& r = *static_cast<const Record*>(image);
+  const Header& h = r.header;
+  static const uint64_t kOffsets[] = {offsetof(Record, integrity), offsetof(Record, strings), offsetof(Record, kernels),
+                                      offsetof(Record, comms), offsetof(Record, collectives), offsetof(Record, memory),
+                                      offsetof(Record, steps), offsetof(Record, windows), offsetof(Record, launch)};
+  for (uint32_t t = 0; t <= kTabLaunch; ++t)
+    if (h.tables[t].offset != 0 && h.tables[t].offset != kOffsets[t]) throw InputError(file, "corrupt (table offsets do not match the layout)");
+
+  RankData d;
+  auto& info = d.info;
+  info.rank = h.rank;
+  info.local_rank = h.local_rank;
+  info.world_size = h.world_size > 0 ? h.world_size : 0;
+  info.pid = uint32_t(h.pid);
+  info.host = bounded(h.host, sizeof h.host);
+  info.run_id = bounded(h.run_id, sizeof h.run_id);
+  info.file = file;
+  info.start_ns = h.start_time_ns;
+  info.end_ns = h.end_time_ns;
+  info.last_alive_ns = std::max(h.end_time_ns, h.heartbeat_ns);
+  info.state = h.state == kStateRunning ? RankState::running
+             : h.state == kStateExited  ? RankState::exited
+             : h.state == kStateKilled  ? RankState::killed
+                                        : RankState::unknown;
+  d.step_source = steps_source_name(h.steps_source);
+  decode_integrity(r, d);
+
+  // Steps: the ring, ordered by ordinal; torn slots (odd seq) are counted and skipped.
+  std::vector<const StepRow*> rows;
+  for (uint32_t i = 0; i < kStepRing; ++i) {
+    const StepRow& s = r.steps[i];
+    if (s.seq == 0) continue;
+    if (s.seq & 1) { d.integrity.torn_reads++; continue; }
+    if (s.ordinal % kStepRing != i) throw InputError(file, "corrupt (step ring slot " + std::to_string(i) + " holds ordinal " + std::to_string(s.ordinal) + ")");
+    rows.push_back(&s);
+  }
+  std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->ordinal < b->ordinal; });
+  bool user_index_ok = true;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i && rows[i]->ordinal == rows[i - 1]->ordinal) throw InputError(file, "corrupt (duplicate step ordinal)");
+    if (rows[i]->index < 0 || (i && rows[i]->index <= rows[i - 1]->index)) user_index_ok = false;
+  }
+  std::map<uint64_t, uint64_t> ordinal_to_index;
+  d.steps.reserve(rows.size());
+  for (const StepRow* s : rows) {
+    StepRec o;
+    o.index = user_index_ok ? uint64_t(s->index) : s->ordinal;
+    bool closed = s->host_end_ns != 0 && s->host_end_ns >= s->host_start_ns;
+    o.host_start_ns = int64_t(s->host_start_ns);
+    o.host_end_ns = closed ? int64_t(s->host_end_ns) : 0;
+    o.gpu_busy_ns = s->gpu_busy_ns;
+    o.coll_ns = s->collective_ns;
+    o.kernels = s->gpu_kernels;
+    o.launches = s->launches;
+    o.mallocs = s->mallocs;
+    o.frees = s->frees;
+    o.alloc_failures = s->alloc_failures;
+    ordinal_to_index[s->ordinal] = o.index;
+    d.steps.push_back(o);
+  }
+  d.steps_total = std::max<uint64_t>(r.step_summary.steps_begun, d.steps.size());
+  auto index_of = [&](uint64_t ordinal) -> uint64_t {
+    if (ordinal_to_index.empty()) return ordinal;
+    auto it = ordinal_to_index.lower_bound(ordinal);
+    if (it != ordinal_to_index.end() && it->first == ordinal) return it->second;
+    // Outside the ring: extrapolate from the nearest known step (indices advance like ordinals).
+    if (it == ordinal_to_index.end()) --it;
+    int64_t v = int64_t(it->second) + (int64_t(ordinal) - int64_t(it->first));
+    return v < 0 ? 0 : uint64_t(v);
+  };
+
+  // Kernels.
+  std::vector<int32_t> kmap(kMaxKernels, -1);
+  for (uint32_t i = 0; i < kMaxKernels; ++i) {
+    const KernelRow& k = r.kernels[i];
+    if (k.state != kRowReady) continue;
+    KernelStat ks;
+    ks.name = kernel_name(r, k, i);
+    ks.count = k.gpu_count;
+    ks.total_ns = k.gpu_sum_ns;
+    for (uint32_t p = 0; p < kLaunchPaths; ++p)
+      if (p != kPathDriverEntryPoint) ks.launches += k.launches[p];
+    ks.is_collective = (k.flags & kKernelNccl) != 0;
+    if (!sketch_ok(k.gpu_duration, 0)) throw InputError(file, "corrupt (duration sketch of kernel row " + std::to_string(i) + ")");
+    ks.dur.add_sketch(k.gpu_duration);
+    kmap[i] = int32_t(d.kernels.size());
+    d.kernels.push_back(std::move(ks));
+  }
+  // Kernel names are unique per record; a duplicate (hash collision in the writer) is merged.
+  {
+    std::map<std::string, uint32_t> seen;
+    std::vector<KernelStat> uniq;
+    std::vector<int32_t> remap(d.kernels.size());
+    for (size_t i = 0; i < d.kernels.size(); ++i) {
+      auto [it, fresh] = seen.emplace(d.kernels[i].name, uint32_t(uniq.size()));
+      if (fresh) uniq.push_back(std::move(d.kernels[i]));
+      else {
+        auto& u = uniq[it->second];
+        u.count += d.kernels[i].count; u.total_ns += d.kernels[i].total_ns; u.launches += d.kernels[i].launches;
+        u.dur.merge(d.kernels[i].dur);
+      }
+      remap[i] = int32_t(it->second);
+    }
+    for (auto& k : kmap) if (k >= 0) k = remap[size_t(k)];
+    d.kernels = std::move(uniq);
+  }
+
+  // Windows: per-kernel {count, sum} per window of steps.
+  uint64_t wsteps = h.window_steps ? h.window_steps : kDefaultWindowSteps;
+  for (uint32_t i = 0; i < kMaxWindows; ++i) {
+    const WindowRow& w = r.windows[i];
+    if (w.seq == 0) continue;
+    if (w.seq & 1) { d.integrity.torn_reads++; continue; }
+    if (w.window % kMaxWindows != i) throw InputError(file, "corrupt (window slot " + std::to_string(i) + " holds window " + std::to_string(w.window) + ")");
+    uint32_t n = std::min<uint32_t>(w.n_entries, kWindowEntries);
+    uint64_t first = index_of(w.first_ordinal), last = index_of(w.first_ordinal + wsteps - 1);
+    for (uint32_t e = 0; e < n; ++e) {
+      const WindowEntry& we = w.entries[e];
+      if (we.kernel == 0 || we.count == 0) continue;
+      if (we.kernel > kMaxKernels || kmap[we.kernel - 1] < 0) throw InputError(file, "corrupt (window entry names kernel row " + std::to_string(we.kernel - 1) + ", which is empty)");
+      d.kernel_windows.push_back({first, last, uint32_t(kmap[we.kernel - 1]), we.count, we.sum_ns});
+    }
+  }
+  std::sort(d.kernel_windows.begin(), d.kernel_windows.end(), [](const KernelWindow& a, const KernelWindow& b) {
+    return std::tie(a.first_step, a.kernel) < std::tie(b.first_step, b.kernel);
+  });
+
+  // Communicators and collectives.
+  for (uint32_t i = 0; i < kMaxComms; ++i) {
+    const CommRow& c = r.comms[i];
+    if (c.state != kRowReady) continue;
+    CommSeq cs;
+    cs.comm = c.id_hash;
+    cs.comm_size = c.nranks;
+    cs.comm_rank = c.rank;
+    cs.enqueued = c.seq_enqueued;
+    cs.started = c.seq_started;
+    cs.completed = c.seq_completed;
+    if (c.last_seq != 0 && !(c.last_seq & 1) && c.last_op.seq != 0) cs.last_op = op_name(c.last_op.op);
+    d.comms.push_back(cs);
+  }
+  for (uint32_t i = 0; i < kMaxCollectives; ++i) {
+    const CollectiveRow& c = r.collectives[i];
+    if (c.state != kRowReady) continue;
+    if (c.comm >= kMaxComms) throw InputError(file, "corrupt (collective row " + std::to_string(i) + " names communicator " + std::to_string(c.comm) + ")");
+    CollStat o;
+    o.op = op_name(c.op);
+    o.dtype = dtype_name(c.dtype);
+    o.comm = c.comm_hash;
+    o.comm_size = r.comms[c.comm].state == kRowReady ? r.comms[c.comm].nranks : 0;
+    o.count = c.count;
+    // nccl-tests' "size" for allgather/reducescatter is the whole buffer: count x nranks.
+    uint64_t mult = (c.op == kOpAllGather || c.op == kOpReduceScatter) && o.comm_size > 0 ? uint64_t(o.comm_size) : 1;
+    o.bytes = c.bytes * mult;
+    o.total_ns = c.sum_ns;
+    if (!sketch_ok(c.duration, 0)) throw InputError(file, "corrupt (duration sketch of collective row " + std::to_string(i) + ")");
+    o.dur.add_sketch(c.duration);
+    d.collectives.push_back(std::move(o));
+  }
+
+  // Memory.
+  const Memory& m = r.memory;
+  d.mem.live = m.live_bytes > 0 ? uint64_t(m.live_bytes) : 0;
+  d.mem.peak = uint64_t(std::max<int64_t>({m.peak_bytes, m.physical_peak_bytes, 0}));
+  for (uint32_t a = 0; a < kMemApis; ++a) {
+    const MemApiRow& row = m.api[a];
+    if (row.calls == 0) continue;
+    if (mem_api_is_alloc(a)) {
+      d.mem.mallocs += row.calls;
+      d.mem.bytes_alloc += row.bytes;
+      if (!sketch_ok(row.latency, 0)) throw InputError(file, "corrupt (allocation latency sketch)");
+      d.mem.latency.add_sketch(row.latency);
+    } else if (a != kMemCuMemMap && a != kMemCuMemUnmap) {
+      d.mem.frees += row.calls;
+      d.mem.bytes_freed += row.bytes;
+    }
+    d.mem.failures += row.failures;
+    d.mem.retries += row.retry_after_failure;
+  }
+  return d;
+}
+
+RankData read_record_file(const fs::path& path, const std::string& name) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) throw InputError(name, std::string("cannot open (") + std::strerror(errno) + ")");
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { ::close(fd); throw InputError(name, "not a regular file"); }
+  size_t size = size_t(st.st_size);
+  if (size == 0) { ::close(fd); throw InputError(name, "truncated (empty file)"); }
+  void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) throw InputError(name, std::string("cannot map (") + std::strerror(errno) + ")");
+  struct Unmap { void* p; size_t n; ~Unmap() { munmap(p, n); } } guard{p, size};
+  return decode_record(p, size, name);
+}
+
+namespace {
+
+void apply_run_meta(RunModel& m, const std::string& meta_file) {
+  nlohmann::json meta = nlohmann::json::parse(m.meta_json, nullptr, false);
+  if (meta.is_discarded() || !meta.is_object()) throw InputError(meta_file, "not a JSON object");
+  if (!meta.contains("processes") || !meta["processes"].is_array()) return;
+  std::map<std::string, const nlohmann::json*> by_file;
+  for (const auto& p : meta["processes"])
+    if (p.is_object() && p.contains("file") && p["file"].is_string()) by_file[p["file"].get<std::string>()] = &p;
+  for (auto& r : m.ranks) {
+    auto it = by_file.find("ranks/" + r.info.file);
+    if (it == by_file.end()) continue;
+    const auto& p = *it->second;
+    if (p.contains("exit_code") && p["exit_code"].is_number_integer()) r.info.exit_code = p["exit_code"].get<int>();
+    if (p.contains("signal") && p["signal"].is_number_integer()) {
+      r.info.signal = p["signal"].get<int>();
+      if (r.info.state == RankState::exited || r.info.state == RankState::unknown) r.info.state = RankState::killed;
+    }
+    // A process that died of a fault signal crashed; SIGKILL/SIGTERM/SIGINT are "killed".
+    if (r.info.signal == SIGSEGV || r.info.signal == SIGABRT || r.info.signal == SIGBUS || r.info.signal == SIGFPE || r.info.signal == SIGILL)
+      r.info.state = RankState::crashed;
+  }
+}
+
+}  // namespace
+
+RunModel load_run(const fs::path& dir, const LoadOptions& opt) {
+  RunModel m;
+  m.run_dir = dir.lexically_normal().string();
+  if (!m.run_dir.empty() && m.run_dir.size() > 1 && m.run_dir.back() == '/') m.run_dir.pop_back();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(dir.string(), "not a run directory (no such directory)");
+  fs::path ranks = dir / "ranks";
+  if (!fs::is_directory(ranks, ec)) throw InputError(ranks.string(), "no ranks/ folder: not a run directory, or nothing was collected (try --collect)");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(ranks, ec))
+    if (e.is_regular_file() || e.is_symlink()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  size_t done = 0;
+  for (const auto& f : files) {
+    std::string shown = (fs::path("ranks") / f.filename()).string();
+    try {
+      RankData d = read_record_file(f, shown);
+      d.info.file = f.filename().string();
+      m.ranks.push_back(std::move(d));
+    } catch (const InputError& e) {
+      if (!opt.skip_bad) throw InputError((dir / e.file()).string(), e.reason());
+      m.bad_files.push_back({e.file(), e.reason()});
+    }
+    if (opt.progress) opt.progress(++done, files.size());
+  }
+  fs::path meta = dir / "run_meta.json";
+  if (fs::exists(meta, ec)) {
+    std::ifstream in(meta, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    m.meta_json = s.str();
+    try {
+      apply_run_meta(m, meta.string());
+    } catch (const InputError& e) {
+      if (!opt.skip_bad) throw;
+      m.bad_files.push_back({"run_meta.json", e.reason()});
+      m.meta_json.clear();
+    }
+  }
+  // Processes without a rank (no RANK/... in their environment) get numbers after the known ones.
+  int next = 0;
+  for (const auto& r : m.ranks) next = std::max(next, r.info.rank + 1);
+  std::sort(m.ranks.begin(), m.ranks.end(), [](const RankData& a, const RankData& b) {
+    return std::make_tuple(a.info.rank < 0, a.info.rank, a.info.host, a.info.pid) < std::make_tuple(b.info.rank < 0, b.info.rank, b.info.host, b.info.pid);
+  });
+  for (auto& r : m.ranks)
+    if (r.info.rank < 0) r.info.rank = next++;
+  for (const auto& r : m.ranks) m.expected_world = std::max(m.expected_world, r.info.world_size);
+  if (m.ranks.empty() && m.bad_files.empty() && !opt.skip_bad) throw InputError(ranks.string(), "no rank records in ranks/ (nothing observed, or nothing collected)");
+  return m;
+}
+
+}  // namespace argus::report
