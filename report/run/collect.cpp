@@ -1,0 +1,253 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "argus_collect.h"
+#include "record_view.h"
+#include "run_meta.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace argus::run {
+namespace {
+
+constexpr const char* kShmDir = "/dev/shm";
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Maps a segment read-only and returns a private copy of its bytes (the record may be larger
+// than the header says; only total_size bytes are kept). Empty + *why on failure.
+std::vector<std::byte> read_segment(const std::string& name, std::string* why) {
+  std::string shm_name = "/" + name;
+  int fd = shm_open(shm_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) {
+    *why = std::string("cannot open: ") + std::strerror(errno);
+    return {};
+  }
+  struct stat st{};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+    close(fd);
+    *why = "not a regular segment owned by this user";
+    return {};
+  }
+  std::size_t size = static_cast<std::size_t>(st.st_size);
+  if (size < record_header_bytes()) {
+    close(fd);
+    *why = "shorter than the record header";
+    return {};
+  }
+  void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) {
+    *why = std::string("cannot map: ") + std::strerror(errno);
+    return {};
+  }
+  std::vector<std::byte> bytes(static_cast<const std::byte*>(p), static_cast<const std::byte*>(p) + size);
+  munmap(p, size);
+  return bytes;
+}
+
+void write_bytes_atomic(const fs::path& path, const std::vector<std::byte>& bytes, std::size_t n) {
+  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), n));
+}
+
+long long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::string segment_prefix(uid_t uid, const std::string& run_id) {
+  return "argus-" + std::to_string(uid) + "-" + run_id + "-";
+}
+
+bool process_alive(int64_t pid) {
+  if (pid <= 0) return false;
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  // A zombie has ended: its record is final.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto rp = line.rfind(')');
+  if (rp == std::string::npos || rp + 2 >= line.size()) return true;
+  char state = line[rp + 2];
+  return state != 'Z' && state != 'X';
+}
+
+json to_json(const CollectedProcess& p) {
+  json j = {{"host", p.host}, {"pid", p.pid}, {"rank", p.rank}, {"local_rank", p.local_rank},
+            {"world_size", p.world_size}, {"state", p.state}, {"steps", p.steps},
+            {"file", p.file.empty() ? json(nullptr) : json(p.file)}};
+  if (p.wait_status >= 0) {
+    if (WIFEXITED(p.wait_status)) j["exit_code"] = WEXITSTATUS(p.wait_status);
+    if (WIFSIGNALED(p.wait_status)) {
+      j["signal"] = WTERMSIG(p.wait_status);
+      const char* name = sigabbrev_np(WTERMSIG(p.wait_status));
+      j["signal_name"] = name ? std::string("SIG") + name : "unknown";
+    }
+  }
+  if (!p.error.empty()) j["error"] = p.error;
+  return j;
+}
+
+std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const CollectOptions& opt) {
+  std::vector<CollectedProcess> out;
+  const std::string prefix = segment_prefix(geteuid(), opt.run_id);
+  std::vector<std::string> names;
+  if (DIR* d = opendir(kShmDir)) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind(prefix, 0) == 0) names.push_back(n);
+    }
+    closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  std::error_code ec;
+  fs::create_directories(run_dir / "ranks", ec);
+
+  for (const auto& name : names) {
+    // "<prefix><host>-<pid>": the host may itself contain '-', the pid is after the last one.
+    std::string rest = name.substr(prefix.size());
+    auto dash = rest.rfind('-');
+    if (dash == std::string::npos || dash == 0 || !all_digits(rest.substr(dash + 1))) continue;
+    CollectedProcess p;
+    p.segment = name;
+    p.host = rest.substr(0, dash);
+    p.pid = std::stoll(rest.substr(dash + 1));
+    if (!opt.host.empty() && p.host != opt.host) continue;
+    if (auto it = opt.reaped.find(p.pid); it != opt.reaped.end()) p.wait_status = it->second;
+
+    std::string why;
+    std::vector<std::byte> bytes = read_segment(name, &why);
+    std::optional<RecordInfo> info;
+    if (!bytes.empty()) info = parse_record(bytes, &why);
+    if (!info) {
+      p.state = "invalid";
+      p.error = why;
+      out.push_back(p);
+      continue;
+    }
+    p.rank = info->rank;
+    p.local_rank = info->local_rank;
+    p.world_size = info->world_size;
+    p.steps = info->steps;
+    bool alive = process_alive(p.pid) && p.wait_status < 0;
+    bool keep_segment = false;
+    if (info->state == RecordState::running) {
+      if (alive) {
+        p.state = "running";
+        keep_segment = true;  // its owner is still writing; a later collection takes it
+        if (!opt.take_live) {
+          out.push_back(p);
+          continue;
+        }
+      } else {
+        // The library marks "exited" in its exit path; a record still "running" whose
+        // process is gone ended without it: SIGKILL, a fatal signal, or _exit.
+        p.state = "killed";
+        set_record_state(bytes, RecordState::killed);
+      }
+    } else {
+      p.state = to_string(info->state);
+    }
+    std::string file_name = p.host + "-" + std::to_string(p.pid) + ".argus";
+    try {
+      write_bytes_atomic(run_dir / "ranks" / file_name, bytes, static_cast<std::size_t>(info->total_size));
+      p.file = "ranks/" + file_name;
+    } catch (const std::exception& e) {
+      p.error = e.what();
+      keep_segment = true;  // never drop data we could not save
+    }
+    if (opt.unlink && !keep_segment) shm_unlink(("/" + name).c_str());
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<CollectedProcess> collect_leftovers(const fs::path& run_dir) {
+  fs::path meta_path = run_dir / "run_meta.json";
+  std::error_code ec;
+  if (!fs::is_directory(run_dir, ec))
+    throw std::runtime_error(run_dir.string() + ": not a directory");
+  if (!fs::exists(meta_path, ec))
+    throw std::runtime_error(meta_path.string() + ": missing (not an argus run directory)");
+  json meta = json::parse(read_text(meta_path), nullptr, false);
+  if (!meta.is_object() || !meta.contains("run_id") || !meta["run_id"].is_string())
+    throw std::runtime_error(meta_path.string() + ": no run_id (not a run_meta.json)");
+  std::string run_id = meta["run_id"];
+  CollectOptions opt;
+  opt.run_id = run_id;
+  auto found = collect_run(run_dir, opt);
+  bool any_new = std::any_of(found.begin(), found.end(), [](auto& p) { return !p.file.empty(); });
+  if (any_new) {
+    json part = {{"kind", "collect"},
+                 {"start_time", utc_iso8601(now_ns())},
+                 {"host", found.front().host},
+                 {"processes", json::array()}};
+    for (auto& p : found) part["processes"].push_back(to_json(p));
+    std::string part_name = "collect-" + std::to_string(getpid()) + "-" + std::to_string(now_ns());
+    write_part_and_merge(run_dir, part_name, part, run_id);
+  }
+  return found;
+}
+
+std::vector<SegmentInfo> list_segments() {
+  std::vector<SegmentInfo> out;
+  const std::string prefix = "argus-" + std::to_string(geteuid()) + "-";
+  DIR* d = opendir(kShmDir);
+  if (!d) return out;
+  std::vector<std::string> names;
+  while (dirent* e = readdir(d)) {
+    std::string n = e->d_name;
+    if (n.rfind(prefix, 0) == 0) names.push_back(n);
+  }
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  for (auto& n : names) {
+    SegmentInfo s;
+    s.segment = n;
+    auto dash = n.rfind('-');
+    if (dash != std::string::npos && all_digits(n.substr(dash + 1))) s.pid = std::stoll(n.substr(dash + 1));
+    std::string why;
+    auto bytes = read_segment(n, &why);
+    s.size = bytes.size();
+    std::optional<RecordInfo> info;
+    if (!bytes.empty()) info = parse_record(bytes, &why);
+    if (info) {
+      s.valid = true;
+      s.run_id = info->run_id;
+      s.host = info->host;
+      s.state = to_string(info->state);
+      if (info->pid > 0) s.pid = info->pid;
+    } else {
+      s.state = why;
+    }
+    s.alive = process_alive(s.pid);
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace argus::run
