@@ -20,14 +20,16 @@
 namespace argus::run {
 
 struct CollectedProcess {
-  std::string segment;    // shm object name without the leading '/'
+  std::string segment;    // path of the segment (/dev/shm/argus-... or $ARGUS_SHM_DIR/...)
   std::string host;
   int64_t pid = -1;
   int32_t rank = -1, local_rank = -1, world_size = -1;
   uint64_t steps = 0;     // steps in the record's header (0 when unknown)
   // exited: the library marked a normal exit; killed: the process is gone but its record
   // still says running (SIGKILL, crash, _exit); running: still alive at collection time
-  // (copied as a snapshot only when take_live, and the segment is kept).
+  // (copied as a snapshot only when take_live, and the segment is kept); invalid: the
+  // segment did not validate (left in place, see error); empty: never initialised by a
+  // process that is gone (removed).
   std::string state;
   int wait_status = -1;   // raw waitpid status when argus-run reaped the process itself, else -1
   std::string file;       // "ranks/<host>-<pid>.argus" relative to the run dir; empty if not copied
@@ -40,6 +42,7 @@ struct CollectOptions {
   bool take_live = false;        // also snapshot records of processes still running
   bool unlink = true;            // remove collected segments
   std::map<int64_t, int> reaped; // pid -> waitpid status known to the caller
+  std::vector<std::string> shm_dirs;  // empty: /dev/shm and $ARGUS_SHM_DIR
 };
 
 // Collects every segment of options.run_id (and host) into run_dir/ranks/.
@@ -55,7 +58,7 @@ std::vector<CollectedProcess> collect_leftovers(const std::filesystem::path& run
 
 // One segment of this user in /dev/shm, for doctor: which runs have leftovers.
 struct SegmentInfo {
-  std::string segment;   // name without '/'
+  std::string segment;   // path
   std::string run_id, host;
   int64_t pid = -1;
   bool valid = false;    // header validates

@@ -23,46 +23,57 @@ using nlohmann::json;
 namespace argus::run {
 namespace {
 
-constexpr const char* kShmDir = "/dev/shm";
-
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Maps a segment read-only and returns a private copy of its bytes (the record may be larger
-// than the header says; only total_size bytes are kept). Empty + *why on failure.
-std::vector<std::byte> read_segment(const std::string& name, std::string* why) {
-  std::string shm_name = "/" + name;
-  int fd = shm_open(shm_name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+// Where segments live: /dev/shm (shm_open's directory on Linux) and, when set, the
+// $ARGUS_SHM_DIR the library falls back to (record.h section 1).
+std::vector<fs::path> segment_dirs(const std::vector<std::string>& given) {
+  std::vector<fs::path> dirs;
+  for (auto& d : given) dirs.emplace_back(d);
+  if (dirs.empty()) {
+    dirs.emplace_back("/dev/shm");
+    const char* alt = getenv("ARGUS_SHM_DIR");
+    if (alt && *alt && fs::path(alt) != "/dev/shm") dirs.emplace_back(alt);
+  }
+  return dirs;
+}
+
+// Opens a segment read-only, refusing links and anything not a regular file of this user.
+int open_segment(const fs::path& path, std::string* why) {
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     *why = std::string("cannot open: ") + std::strerror(errno);
-    return {};
+    return -1;
   }
   struct stat st{};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
     close(fd);
     *why = "not a regular segment owned by this user";
-    return {};
+    return -1;
   }
-  std::size_t size = static_cast<std::size_t>(st.st_size);
-  if (size < record_header_bytes()) {
-    close(fd);
-    *why = "shorter than the record header";
-    return {};
-  }
-  void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
-  close(fd);
-  if (p == MAP_FAILED) {
-    *why = std::string("cannot map: ") + std::strerror(errno);
-    return {};
-  }
-  std::vector<std::byte> bytes(static_cast<const std::byte*>(p), static_cast<const std::byte*>(p) + size);
-  munmap(p, size);
-  return bytes;
+  return fd;
 }
 
-void write_bytes_atomic(const fs::path& path, const std::vector<std::byte>& bytes, std::size_t n) {
-  write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), n));
+struct Found {
+  fs::path path;
+  std::string name;
+};
+
+std::vector<Found> find_segments(const std::vector<fs::path>& dirs, const std::string& prefix) {
+  std::vector<Found> out;
+  for (auto& dir : dirs) {
+    if (DIR* d = opendir(dir.c_str())) {
+      while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n.rfind(prefix, 0) == 0 && n.find(".tmp") == std::string::npos) out.push_back({dir / n, n});
+      }
+      closedir(d);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.path < b.path; });
+  return out;
 }
 
 long long now_ns() {
@@ -115,37 +126,35 @@ json to_json(const CollectedProcess& p) {
 std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const CollectOptions& opt) {
   std::vector<CollectedProcess> out;
   const std::string prefix = segment_prefix(geteuid(), opt.run_id);
-  std::vector<std::string> names;
-  if (DIR* d = opendir(kShmDir)) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.rfind(prefix, 0) == 0) names.push_back(n);
-    }
-    closedir(d);
-  }
-  std::sort(names.begin(), names.end());
   std::error_code ec;
   fs::create_directories(run_dir / "ranks", ec);
 
-  for (const auto& name : names) {
+  for (const auto& seg : find_segments(segment_dirs(opt.shm_dirs), prefix)) {
     // "<prefix><host>-<pid>": the host may itself contain '-', the pid is after the last one.
-    std::string rest = name.substr(prefix.size());
+    std::string rest = seg.name.substr(prefix.size());
     auto dash = rest.rfind('-');
     if (dash == std::string::npos || dash == 0 || !all_digits(rest.substr(dash + 1))) continue;
     CollectedProcess p;
-    p.segment = name;
+    p.segment = seg.path.string();
     p.host = rest.substr(0, dash);
     p.pid = std::stoll(rest.substr(dash + 1));
     if (!opt.host.empty() && p.host != opt.host) continue;
     if (auto it = opt.reaped.find(p.pid); it != opt.reaped.end()) p.wait_status = it->second;
+    const bool alive = p.wait_status < 0 && process_alive(p.pid);
 
     std::string why;
-    std::vector<std::byte> bytes = read_segment(name, &why);
+    int fd = open_segment(seg.path, &why);
     std::optional<RecordInfo> info;
-    if (!bytes.empty()) info = parse_record(bytes, &why);
+    if (fd >= 0) info = read_record_info(fd, &why);
     if (!info) {
+      if (fd >= 0) close(fd);
       p.state = "invalid";
       p.error = why;
+      // A record whose process died while creating it holds nothing: remove it.
+      if (!alive && why.rfind("not initialised", 0) == 0 && opt.unlink) {
+        unlink(seg.path.c_str());
+        p.state = "empty";
+      }
       out.push_back(p);
       continue;
     }
@@ -153,13 +162,14 @@ std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const Collect
     p.local_rank = info->local_rank;
     p.world_size = info->world_size;
     p.steps = info->steps;
-    bool alive = process_alive(p.pid) && p.wait_status < 0;
     bool keep_segment = false;
-    if (info->state == RecordState::running) {
+    std::optional<RecordState> new_state;
+    if (info->state == RecordState::running || info->state == RecordState::none) {
       if (alive) {
         p.state = "running";
         keep_segment = true;  // its owner is still writing; a later collection takes it
         if (!opt.take_live) {
+          close(fd);
           out.push_back(p);
           continue;
         }
@@ -167,20 +177,20 @@ std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const Collect
         // The library marks "exited" in its exit path; a record still "running" whose
         // process is gone ended without it: SIGKILL, a fatal signal, or _exit.
         p.state = "killed";
-        set_record_state(bytes, RecordState::killed);
+        new_state = RecordState::killed;
       }
     } else {
       p.state = to_string(info->state);
     }
     std::string file_name = p.host + "-" + std::to_string(p.pid) + ".argus";
-    try {
-      write_bytes_atomic(run_dir / "ranks" / file_name, bytes, static_cast<std::size_t>(info->total_size));
+    if (copy_record(fd, *info, run_dir / "ranks" / file_name, new_state, &why)) {
       p.file = "ranks/" + file_name;
-    } catch (const std::exception& e) {
-      p.error = e.what();
+    } else {
+      p.error = why;
       keep_segment = true;  // never drop data we could not save
     }
-    if (opt.unlink && !keep_segment) shm_unlink(("/" + name).c_str());
+    close(fd);
+    if (opt.unlink && !keep_segment) unlink(seg.path.c_str());
     out.push_back(p);
   }
   return out;
@@ -216,25 +226,20 @@ std::vector<CollectedProcess> collect_leftovers(const fs::path& run_dir) {
 std::vector<SegmentInfo> list_segments() {
   std::vector<SegmentInfo> out;
   const std::string prefix = "argus-" + std::to_string(geteuid()) + "-";
-  DIR* d = opendir(kShmDir);
-  if (!d) return out;
-  std::vector<std::string> names;
-  while (dirent* e = readdir(d)) {
-    std::string n = e->d_name;
-    if (n.rfind(prefix, 0) == 0) names.push_back(n);
-  }
-  closedir(d);
-  std::sort(names.begin(), names.end());
-  for (auto& n : names) {
+  for (auto& seg : find_segments(segment_dirs({}), prefix)) {
     SegmentInfo s;
-    s.segment = n;
-    auto dash = n.rfind('-');
-    if (dash != std::string::npos && all_digits(n.substr(dash + 1))) s.pid = std::stoll(n.substr(dash + 1));
+    s.segment = seg.path.string();
+    auto dash = seg.name.rfind('-');
+    if (dash != std::string::npos && all_digits(seg.name.substr(dash + 1))) s.pid = std::stoll(seg.name.substr(dash + 1));
     std::string why;
-    auto bytes = read_segment(n, &why);
-    s.size = bytes.size();
+    int fd = open_segment(seg.path, &why);
     std::optional<RecordInfo> info;
-    if (!bytes.empty()) info = parse_record(bytes, &why);
+    if (fd >= 0) {
+      struct stat st{};
+      if (fstat(fd, &st) == 0) s.size = static_cast<uint64_t>(st.st_size);
+      info = read_record_info(fd, &why);
+      close(fd);
+    }
     if (info) {
       s.valid = true;
       s.run_id = info->run_id;

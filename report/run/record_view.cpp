@@ -1,41 +1,72 @@
-// Interim layout: include/argus/record.h (branch interpose) has not landed yet. This is the
-// minimal versioned header the collector was written against; it is replaced by record.h's
-// struct once that is merged. Only this file knows the byte layout.
+// The only file of the collector that knows the record layout (include/argus/record.h).
 #include "record_view.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <argus/record.h>
+
+#include <cerrno>
 #include <cstring>
+#include <vector>
+
+namespace rec = argus::rec;
 
 namespace argus::run {
 namespace {
 
-constexpr uint64_t kMagic = 0x3153524755475241ull;  // "ARGUGRS1" little-endian
-constexpr uint32_t kLayoutVersion = 1;
+std::string bounded(const char* p, std::size_t cap) { return std::string(p, strnlen(p, cap)); }
 
-struct Header {
-  uint64_t magic;
-  uint32_t layout_version;
-  uint32_t header_size;
-  uint64_t total_size;
-  int64_t pid;
-  int32_t rank;
-  int32_t local_rank;
-  int32_t world_size;
-  uint32_t state;  // 0 running, 1 exited, 2 killed
-  char host[64];
-  char run_id[128];
-  uint64_t start_ns;
-  uint64_t end_ns;
-  uint64_t steps;
-};
-
-std::string bounded_string(const char* p, std::size_t cap) {
-  return std::string(p, strnlen(p, cap));
+RecordState from_word(uint32_t s) {
+  switch (s) {
+    case rec::kStateNone: return RecordState::none;
+    case rec::kStateRunning: return RecordState::running;
+    case rec::kStateExited: return RecordState::exited;
+    case rec::kStateKilled: return RecordState::killed;
+    default: return RecordState::unknown;
+  }
 }
+
+uint32_t to_word(RecordState s) {
+  switch (s) {
+    case RecordState::running: return rec::kStateRunning;
+    case RecordState::exited: return rec::kStateExited;
+    case RecordState::killed: return rec::kStateKilled;
+    default: return rec::kStateNone;
+  }
+}
+
+bool pread_all(int fd, void* buf, std::size_t n, off_t off) {
+  auto* p = static_cast<char*>(buf);
+  while (n) {
+    ssize_t r = pread(fd, p, n, off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r; n -= static_cast<std::size_t>(r); off += r;
+  }
+  return true;
+}
+
+bool pwrite_all(int fd, const void* buf, std::size_t n, off_t off) {
+  const auto* p = static_cast<const char*>(buf);
+  while (n) {
+    ssize_t r = pwrite(fd, p, n, off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    p += r; n -= static_cast<std::size_t>(r); off += r;
+  }
+  return true;
+}
+
+constexpr off_t kStepsBegunOffset =
+    offsetof(rec::Record, step_summary) + offsetof(rec::StepSummary, steps_begun);
 
 }  // namespace
 
 const char* to_string(RecordState s) {
   switch (s) {
+    case RecordState::none: return "none";
     case RecordState::running: return "running";
     case RecordState::exited: return "exited";
     case RecordState::killed: return "killed";
@@ -43,21 +74,27 @@ const char* to_string(RecordState s) {
   }
 }
 
-std::size_t record_header_bytes() { return sizeof(Header); }
-
-std::optional<RecordInfo> parse_record(std::span<const std::byte> bytes, std::string* why) {
-  auto fail = [&](const char* reason) -> std::optional<RecordInfo> {
+std::optional<RecordInfo> read_record_info(int fd, std::string* why) {
+  auto fail = [&](const std::string& reason) -> std::optional<RecordInfo> {
     if (why) *why = reason;
     return std::nullopt;
   };
-  if (bytes.size() < sizeof(Header)) return fail("shorter than the record header");
-  Header h;
-  std::memcpy(&h, bytes.data(), sizeof h);
-  if (h.magic != kMagic) return fail("bad magic (not an argus rank record)");
-  if (h.layout_version != kLayoutVersion) return fail("unsupported record layout version");
-  if (h.header_size != sizeof(Header)) return fail("header size does not match the layout");
-  if (h.total_size < sizeof(Header) || h.total_size > bytes.size())
-    return fail("record size in header exceeds the segment");
+  struct stat st{};
+  if (fstat(fd, &st) != 0) return fail(std::string("cannot stat: ") + std::strerror(errno));
+  rec::Header h;
+  if (static_cast<std::size_t>(st.st_size) < sizeof h || !pread_all(fd, &h, sizeof h, 0))
+    return fail("shorter than the record header");
+  // The same checks as rec::validate(), on a header read from a file we do not map whole.
+  if (h.magic == 0) return fail("not initialised (magic is 0)");
+  if (h.magic != rec::kMagic) return fail("bad magic (not an argus record)");
+  if (h.layout_version != rec::kLayoutVersion)
+    return fail("unsupported layout version " + std::to_string(h.layout_version));
+  if (h.header_size != sizeof(rec::Header)) return fail("header size mismatch");
+  if (h.total_size != sizeof(rec::Record)) return fail("record size mismatch (different layout)");
+  if (static_cast<uint64_t>(st.st_size) < h.total_size) return fail("truncated (shorter than total_size)");
+  if (h.sketch_size != sizeof(argus::Sketch) || h.sketch_version != argus::kSketchLayoutVersion)
+    return fail("sketch layout mismatch");
+  if (h.state > rec::kStateKilled) return fail("bad state");
   RecordInfo r;
   r.layout_version = h.layout_version;
   r.total_size = h.total_size;
@@ -65,45 +102,88 @@ std::optional<RecordInfo> parse_record(std::span<const std::byte> bytes, std::st
   r.rank = h.rank;
   r.local_rank = h.local_rank;
   r.world_size = h.world_size;
-  r.host = bounded_string(h.host, sizeof h.host);
-  r.run_id = bounded_string(h.run_id, sizeof h.run_id);
-  r.start_ns = h.start_ns;
-  r.end_ns = h.end_ns;
-  r.steps = h.steps;
-  r.state = h.state == 0 ? RecordState::running
-          : h.state == 1 ? RecordState::exited
-          : h.state == 2 ? RecordState::killed
-                         : RecordState::unknown;
+  r.host = bounded(h.host, sizeof h.host);
+  r.run_id = bounded(h.run_id, sizeof h.run_id);
+  r.exe = bounded(h.exe, sizeof h.exe);
+  r.start_ns = h.start_time_ns;
+  r.end_ns = h.end_time_ns;
+  r.state = from_word(h.state);
+  uint64_t steps = 0;
+  if (pread_all(fd, &steps, sizeof steps, kStepsBegunOffset)) r.steps = steps;
   return r;
 }
 
-bool set_record_state(std::span<std::byte> bytes, RecordState state) {
-  if (!parse_record(bytes, nullptr)) return false;
-  uint32_t v = state == RecordState::running ? 0 : state == RecordState::exited ? 1 : 2;
-  std::memcpy(bytes.data() + offsetof(Header, state), &v, sizeof v);
-  return true;
+bool copy_record(int src, const RecordInfo& info, const std::filesystem::path& dst,
+                 std::optional<RecordState> new_state, std::string* why) {
+  std::filesystem::path tmp = dst;
+  tmp += ".tmp." + std::to_string(getpid());
+  int out = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (out < 0) {
+    *why = tmp.string() + ": cannot create (" + std::strerror(errno) + ")";
+    return false;
+  }
+  const off_t total = static_cast<off_t>(info.total_size);
+  bool ok = ftruncate(out, total) == 0;
+  std::vector<char> buf(1 << 20);
+  // Copy only the data extents (tmpfs and most file systems support SEEK_DATA/SEEK_HOLE;
+  // where they do not, lseek reports the whole file as data and we copy it all).
+  off_t pos = 0;
+  while (ok && pos < total) {
+    off_t data = lseek(src, pos, SEEK_DATA);
+    if (data < 0) break;  // ENXIO: no more data
+    if (data >= total) break;
+    off_t hole = lseek(src, data, SEEK_HOLE);
+    if (hole < 0 || hole > total) hole = total;
+    for (off_t o = data; ok && o < hole;) {
+      std::size_t n = static_cast<std::size_t>(std::min<off_t>(hole - o, static_cast<off_t>(buf.size())));
+      ok = pread_all(src, buf.data(), n, o) && pwrite_all(out, buf.data(), n, o);
+      o += static_cast<off_t>(n);
+    }
+    pos = hole;
+  }
+  if (ok && new_state) {
+    uint32_t w = to_word(*new_state);
+    ok = pwrite_all(out, &w, sizeof w, offsetof(rec::Header, state));
+  }
+  if (close(out) != 0) ok = false;
+  if (ok && rename(tmp.c_str(), dst.c_str()) != 0) ok = false;
+  if (!ok) {
+    *why = dst.string() + ": copy failed (" + std::strerror(errno) + ")";
+    unlink(tmp.c_str());
+  }
+  return ok;
 }
 
-std::vector<std::byte> make_record_image(const RecordInfo& info, std::size_t total_size) {
-  if (total_size < sizeof(Header)) total_size = sizeof(Header);
-  std::vector<std::byte> out(total_size);
-  Header h{};
-  h.magic = kMagic;
-  h.layout_version = kLayoutVersion;
-  h.header_size = sizeof(Header);
-  h.total_size = total_size;
-  h.pid = info.pid;
+bool write_fake_record(int fd, const RecordInfo& info) {
+  if (ftruncate(fd, sizeof(rec::Record)) != 0) return false;
+  rec::Header h{};
+  h.layout_version = rec::kLayoutVersion;
+  h.header_size = sizeof(rec::Header);
+  h.total_size = sizeof(rec::Record);
+  h.sketch_size = sizeof(argus::Sketch);
+  h.sketch_version = argus::kSketchLayoutVersion;
+  h.pid = static_cast<int32_t>(info.pid);
+  h.ppid = static_cast<int32_t>(getppid());
+  h.uid = static_cast<uint32_t>(geteuid());
   h.rank = info.rank;
   h.local_rank = info.local_rank;
   h.world_size = info.world_size;
-  h.state = info.state == RecordState::running ? 0 : info.state == RecordState::exited ? 1 : 2;
+  h.state = to_word(info.state);
+  h.start_time_ns = info.start_ns;
+  h.end_time_ns = info.end_ns;
   std::strncpy(h.host, info.host.c_str(), sizeof h.host - 1);
   std::strncpy(h.run_id, info.run_id.c_str(), sizeof h.run_id - 1);
-  h.start_ns = info.start_ns;
-  h.end_ns = info.end_ns;
-  h.steps = info.steps;
-  std::memcpy(out.data(), &h, sizeof h);
-  return out;
+  std::strncpy(h.exe, info.exe.c_str(), sizeof h.exe - 1);
+  if (!pwrite_all(fd, &h, sizeof h, 0)) return false;
+  uint64_t steps = info.steps;
+  if (!pwrite_all(fd, &steps, sizeof steps, kStepsBegunOffset)) return false;
+  uint64_t magic = rec::kMagic;  // stored last, as the library does
+  return pwrite_all(fd, &magic, sizeof magic, offsetof(rec::Header, magic));
+}
+
+bool set_record_state(int fd, RecordState state) {
+  uint32_t w = to_word(state);
+  return pwrite_all(fd, &w, sizeof w, offsetof(rec::Header, state));
 }
 
 }  // namespace argus::run

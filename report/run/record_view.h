@@ -1,49 +1,50 @@
-// The collector's view of a rank record: just the header fields it needs to validate a
-// segment, name its copy and record its end state. All knowledge of the record layout
-// (include/argus/record.h) is kept in record_view.cpp so a layout change touches one file.
+// The collector's view of a rank record (include/argus/record.h): the header fields it needs
+// to validate a segment, name its copy and record its end state, and a sparse copy (a record
+// is ~55 MiB of mostly untouched pages, so it is never read whole into memory).
 #pragma once
 
-#include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
-#include <span>
 #include <string>
-#include <vector>
 
 namespace argus::run {
 
-enum class RecordState { running, exited, killed, unknown };
+enum class RecordState { none, running, exited, killed, unknown };
 
 const char* to_string(RecordState s);
 
 struct RecordInfo {
   uint32_t layout_version = 0;
-  uint64_t total_size = 0;   // bytes the header says the record occupies
+  uint64_t total_size = 0;   // bytes of the record (sizeof(argus::rec::Record))
   int64_t pid = -1;
   int32_t rank = -1;         // -1: not known to the process
   int32_t local_rank = -1;
   int32_t world_size = -1;
   std::string host;
   std::string run_id;
-  uint64_t start_ns = 0;     // CLOCK_REALTIME ns since the epoch, 0 = unknown
+  std::string exe;
+  uint64_t start_ns = 0;     // CLOCK_REALTIME ns
   uint64_t end_ns = 0;
-  uint64_t steps = 0;        // steps recorded (0 when the layout does not say)
+  uint64_t steps = 0;        // steps begun (StepSummary::steps_begun)
   RecordState state = RecordState::unknown;
 };
 
-// Validates magic, layout version and size against the bytes actually present.
-// On failure returns nullopt and sets *why to a one-line reason.
-std::optional<RecordInfo> parse_record(std::span<const std::byte> bytes, std::string* why);
+// Reads and validates the header of the record in fd (a segment or a file): magic, layout
+// version, header/record/sketch sizes against the file's size. nullopt + *why on failure.
+std::optional<RecordInfo> read_record_info(int fd, std::string* why);
 
-// Rewrites the state field of a record image (the collector marks "killed" in the copy).
-// Returns false when the image is not a valid record.
-bool set_record_state(std::span<std::byte> bytes, RecordState state);
+// Copies the record in src_fd to dst (via dst.tmp.<pid> and rename), keeping holes, and
+// optionally rewrites the state word. Returns false + *why on failure (dst untouched).
+bool copy_record(int src_fd, const RecordInfo& info, const std::filesystem::path& dst,
+                 std::optional<RecordState> new_state, std::string* why);
 
-// Builds a record image with the given header fields (for tests and the fake-rank helper,
-// which exercise the collector without libargus). total_size >= record_header_bytes().
-std::vector<std::byte> make_record_image(const RecordInfo& info, std::size_t total_size);
+// Writes a minimal valid record (header + step count, everything else zero = empty) into fd,
+// sized like a real one (sparse). For tests and the fake-rank helper, which exercise the
+// collector without libargus.
+bool write_fake_record(int fd, const RecordInfo& info);
 
-// Smallest number of bytes needed to read the header (the collector maps this much first).
-std::size_t record_header_bytes();
+// Rewrites only the state word of the record in fd.
+bool set_record_state(int fd, RecordState state);
 
 }  // namespace argus::run
