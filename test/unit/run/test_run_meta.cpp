@@ -72,7 +72,7 @@ TEST_CASE("nvidia-smi CSV: devices, N/A values, live readings apart") {
   CHECK(fingerprint(m, sw)["machine"] != fingerprint(m3, sw)["machine"]);
 }
 
-TEST_CASE("run_meta parts merge the same in any order; hosts, processes, status") {
+TEST_CASE("run_meta parts merge the same in any order: hosts, processes, status") {
   auto launch = [](std::string host, std::string start, bool done, int pid) {
     json p = {{"kind", "launch"}, {"launch_id", host + "-1"}, {"host", host}, {"start_time", start},
               {"end_time", done ? json("2026-01-01T00:10:00.000Z") : json(nullptr)},
