@@ -27,12 +27,15 @@ def _argus_chain():
                 continue
             candidate = os.path.join(d, "sitecustomize.py")
             if os.path.isfile(candidate):
-                import importlib.util
+                # SourceFileLoader uses the file's cached bytecode; importlib.util would pull
+                # in modules (contextlib, functools, ...) a job that never imports torch
+                # should not pay for.
+                from importlib.machinery import SourceFileLoader
 
-                spec = importlib.util.spec_from_file_location("sitecustomize", candidate)
-                module = importlib.util.module_from_spec(spec)
+                module = type(sys)("sitecustomize")
+                module.__file__ = candidate
                 module.__dict__["__argus_chained__"] = True
-                spec.loader.exec_module(module)
+                SourceFileLoader("sitecustomize", candidate).exec_module(module)
                 # Names the shadowed module defines stay reachable as sitecustomize.<name>.
                 g = globals()
                 for k, v in module.__dict__.items():
