@@ -25,6 +25,7 @@ struct CollectedProcess {
   int64_t pid = -1;
   int32_t rank = -1, local_rank = -1, world_size = -1;
   uint64_t steps = 0;     // steps in the record's header (0 when unknown)
+  std::string cuda_runtime, cuda_driver, nccl;  // versions the process loaded ("" unknown)
   // exited: the library marked a normal exit; killed: the process is gone but its record
   // still says running (SIGKILL, crash, _exit); running: still alive at collection time
   // (copied as a snapshot only when take_live, and the segment is kept); invalid: the
@@ -67,6 +68,10 @@ struct SegmentInfo {
   uint64_t size = 0;
 };
 std::vector<SegmentInfo> list_segments();
+
+// Adds to a software summary (run_meta hosts[].software) the versions that collected records
+// report, where the Python hook reported none ("not available").
+void add_record_versions(nlohmann::json& software, const std::vector<CollectedProcess>& procs);
 
 // Building blocks, exposed for tests.
 std::string segment_prefix(uid_t uid, const std::string& run_id);  // "argus-<uid>-<run_id>-"

@@ -334,6 +334,7 @@ int main(int argc, char** argv) {
   part["processes"] = json::array();
   for (auto& p : procs) part["processes"].push_back(to_json(p));
   part["software"] = software_from_job(run_dir, host);
+  add_record_versions(part["software"], procs);
   part["fingerprint"] = fingerprint(machine, part["software"]);
   try {
     write_part_and_merge(run_dir, part_name, part, run_id);

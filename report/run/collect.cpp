@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -162,6 +163,9 @@ std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const Collect
     p.local_rank = info->local_rank;
     p.world_size = info->world_size;
     p.steps = info->steps;
+    p.cuda_runtime = cuda_version_string(info->cuda_runtime_version);
+    p.cuda_driver = cuda_version_string(info->cuda_driver_version);
+    p.nccl = nccl_version_string(info->nccl_version);
     bool keep_segment = false;
     std::optional<RecordState> new_state;
     if (info->state == RecordState::running || info->state == RecordState::none) {
@@ -194,6 +198,20 @@ std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const Collect
     out.push_back(p);
   }
   return out;
+}
+
+void add_record_versions(json& software, const std::vector<CollectedProcess>& procs) {
+  auto add = [&](const char* key, std::string CollectedProcess::*field) {
+    std::set<std::string> seen;
+    for (auto& p : procs)
+      if (!(p.*field).empty()) seen.insert(p.*field);
+    if (seen.empty()) return;
+    if (software.contains(key) && software[key] != "not available") return;
+    software[key] = seen.size() == 1 ? json(*seen.begin()) : json(std::vector<std::string>(seen.begin(), seen.end()));
+  };
+  add("cuda_runtime", &CollectedProcess::cuda_runtime);
+  add("cuda_driver", &CollectedProcess::cuda_driver);
+  add("nccl", &CollectedProcess::nccl);
 }
 
 std::vector<CollectedProcess> collect_leftovers(const fs::path& run_dir) {

@@ -110,6 +110,12 @@ std::optional<RecordInfo> read_record_info(int fd, std::string* why) {
   r.state = from_word(h.state);
   uint64_t steps = 0;
   if (pread_all(fd, &steps, sizeof steps, kStepsBegunOffset)) r.steps = steps;
+  rec::Integrity integ;
+  if (pread_all(fd, &integ, sizeof integ, offsetof(rec::Record, integrity))) {
+    r.cuda_runtime_version = integ.cuda_runtime_version;
+    r.cuda_driver_version = integ.cuda_driver_version;
+    r.nccl_version = integ.nccl_version;
+  }
   return r;
 }
 
@@ -154,6 +160,17 @@ bool copy_record(int src, const RecordInfo& info, const std::filesystem::path& d
   return ok;
 }
 
+std::string cuda_version_string(int32_t v) {
+  if (v <= 0) return "";
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+std::string nccl_version_string(int32_t v) {
+  if (v <= 0) return "";
+  if (v >= 20900) return std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." + std::to_string(v % 100);
+  return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 100) + "." + std::to_string(v % 100);
+}
+
 bool write_fake_record(int fd, const RecordInfo& info) {
   if (ftruncate(fd, sizeof(rec::Record)) != 0) return false;
   rec::Header h{};
@@ -177,6 +194,11 @@ bool write_fake_record(int fd, const RecordInfo& info) {
   if (!pwrite_all(fd, &h, sizeof h, 0)) return false;
   uint64_t steps = info.steps;
   if (!pwrite_all(fd, &steps, sizeof steps, kStepsBegunOffset)) return false;
+  int32_t versions[3] = {info.cuda_runtime_version, info.cuda_driver_version, info.nccl_version};
+  static_assert(offsetof(rec::Integrity, nccl_version) - offsetof(rec::Integrity, cuda_runtime_version) == 8);
+  if (!pwrite_all(fd, versions, sizeof versions,
+                  offsetof(rec::Record, integrity) + offsetof(rec::Integrity, cuda_runtime_version)))
+    return false;
   uint64_t magic = rec::kMagic;  // stored last, as the library does
   return pwrite_all(fd, &magic, sizeof magic, offsetof(rec::Header, magic));
 }

@@ -27,6 +27,9 @@ struct RecordInfo {
   uint64_t start_ns = 0;     // CLOCK_REALTIME ns
   uint64_t end_ns = 0;
   uint64_t steps = 0;        // steps begun (StepSummary::steps_begun)
+  // Versions the process loaded, as libargus saw them (0 = unknown): cudaRuntimeGetVersion,
+  // cuDriverGetVersion, ncclGetVersion codes.
+  int32_t cuda_runtime_version = 0, cuda_driver_version = 0, nccl_version = 0;
   RecordState state = RecordState::unknown;
 };
 
@@ -38,6 +41,10 @@ std::optional<RecordInfo> read_record_info(int fd, std::string* why);
 // optionally rewrites the state word. Returns false + *why on failure (dst untouched).
 bool copy_record(int src_fd, const RecordInfo& info, const std::filesystem::path& dst,
                  std::optional<RecordState> new_state, std::string* why);
+
+// "13.0" from 13000 (CUDA), "2.28.3" from 22803 (NCCL >= 2.9; 2.8.4 from 2804); "" for 0.
+std::string cuda_version_string(int32_t v);
+std::string nccl_version_string(int32_t v);
 
 // Writes a minimal valid record (header + step count, everything else zero = empty) into fd,
 // sized like a real one (sparse). For tests and the fake-rank helper, which exercise the

@@ -159,6 +159,39 @@ TEST_CASE("collect_run: states, sparse copies, segments removed, other hosts and
   CHECK(seen);
 }
 
+TEST_CASE("versions the records saw fill the software summary") {
+  CHECK(cuda_version_string(13000) == "13.0");
+  CHECK(cuda_version_string(12040) == "12.4");
+  CHECK(cuda_version_string(0).empty());
+  CHECK(nccl_version_string(22803) == "2.28.3");
+  CHECK(nccl_version_string(2804) == "2.8.4");
+  Dirs d;
+  pid_t gone = dead_pid();
+  fs::path p = make_segment(d.shm, "runV", "h", gone, RecordState::exited, 0, 1);
+  int fd = open(p.c_str(), O_RDWR);
+  RecordInfo info;
+  info.pid = gone;
+  info.rank = 0;
+  info.host = "h";
+  info.run_id = "runV";
+  info.state = RecordState::exited;
+  info.cuda_runtime_version = 13000;
+  info.cuda_driver_version = 13000;
+  info.nccl_version = 22803;
+  REQUIRE(write_fake_record(fd, info));
+  close(fd);
+  CollectOptions o;
+  o.run_id = "runV";
+  o.shm_dirs = {d.shm.string()};
+  auto got = collect_run(d.run, o);
+  REQUIRE(got.size() == 1);
+  nlohmann::json sw = {{"python", "3.11.2"}, {"cuda_runtime", "not available"}, {"cuda_driver", "12.9"}, {"nccl", "not available"}};
+  add_record_versions(sw, got);
+  CHECK(sw["cuda_runtime"] == "13.0");
+  CHECK(sw["cuda_driver"] == "12.9");  // what a process reported itself is kept
+  CHECK(sw["nccl"] == "2.28.3");
+}
+
 TEST_CASE("collect_leftovers needs a run directory") {
   Dirs d;
   CHECK_THROWS_WITH(collect_leftovers(d.root / "missing"), Catch::Contains("not a directory"));
