@@ -441,6 +441,74 @@ def t_mpirun(tmp):
     check_launched(tmp, subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120))
 
 
+def trace_truth(path):
+    """Per-step per-kernel counts and per-kernel medians of a Kineto trace, computed here
+    independently of trace2workload (same documented rule: a kernel belongs to the step
+    holding its launch call, else the step holding its start)."""
+    import gzip
+    ev = json.load(gzip.open(path, "rt"))["traceEvents"]
+    steps = sorted((e["ts"], e["ts"] + e["dur"]) for e in ev if str(e.get("name", "")).startswith("ProfilerStep#"))
+    launch = {e["args"]["correlation"]: e["ts"] for e in ev
+              if e.get("cat") in ("cuda_runtime", "cuda_driver") and "correlation" in e.get("args", {})}
+
+    def step(ts):
+        for i, (a, b) in enumerate(steps):
+            if a <= ts < b:
+                return i
+        return None
+    counts = {}
+    durs = {}
+    for e in ev:
+        if e.get("cat") != "kernel":
+            continue
+        c = e["args"].get("correlation")
+        s = step(launch[c]) if c in launch else None
+        if s is None:
+            s = step(e["ts"])
+        if s is None:
+            continue
+        counts[(s, e["name"])] = counts.get((s, e["name"]), 0) + 1
+        durs.setdefault(e["name"], []).append(e["dur"])
+    return counts, {n: statistics.median(d) for n, d in durs.items()}, len(steps)
+
+
+def t_trace_replay(tmp):
+    trace = os.path.join(A.shared, "traces", "a100-16rank-rank0.json.gz")
+    wl = os.path.join(tmp, "replay.json")
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), trace, "-o", wl, "--seed", "3"],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "trace2workload converts the trace (%s)" % p.stderr.strip())
+    run_ranks(tmp, wl, 1, timeout=120)
+    counts, medians, nsteps = trace_truth(trace)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel"]
+    got = {}
+    for r in recs:
+        got[(r["step"], r["name"])] = got.get((r["step"], r["name"]), 0) + 1
+    check(len(counts) > 0 and nsteps == 5, "trace has 5 steps and %d (step, kernel) pairs" % len(counts))
+    check(got == counts, "replay reproduces every kernel's count in every step exactly (%d kernels)" % len(recs))
+    bad = []
+    for name, med in medians.items():
+        rm = statistics.median(dur_us(r) for r in recs if r["name"] == name)
+        if abs(rm - med) > 0.02 * med:
+            bad.append((name[:60], med, rm))
+    check(not bad, "every kernel's median duration within 2%% of the trace's (%d kernels) %s" % (len(medians), bad[:3]))
+    # The distribution mode keeps counts exact too (durations then come from fitted lognormals).
+    for f in glob.glob(os.path.join(tmp, "log.*")):
+        os.unlink(f)
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), trace, "-o", wl, "--mode", "distribution"],
+                       capture_output=True, text=True, timeout=120)
+    run_ranks(tmp, wl, 1, timeout=120)
+    got = {}
+    for r in read_log(tmp):
+        if r["kind"] == "kernel":
+            got[(r["step"], r["name"])] = got.get((r["step"], r["name"]), 0) + 1
+    check(got == counts, "distribution mode: per-step counts still exact")
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), os.path.join(tmp, "missing.json")],
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "missing.json" in p.stderr,
+          "a missing trace: exit 2 with one line naming it")
+
+
 TESTS = {k[2:]: v for k, v in globals().items() if k.startswith("t_")}
 
 
