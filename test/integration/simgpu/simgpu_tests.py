@@ -156,7 +156,7 @@ def t_workload_errors(tmp):
 
 def t_cupti_probe(tmp):
     wl = os.path.join(A.source, TINY)
-    env = {"CUDA_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe")}
+    env = {"CUDA_INJECTION64_PATH": A.probe, "NVTX_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe")}
     p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "60"], env=dict(rank_env(tmp, 0, 1), **env),
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 0, "simtrain with the CUPTI probe injected exits 0 (%s)" % p.stderr.strip())
@@ -177,6 +177,9 @@ def t_cupti_probe(tmp):
     check(s["dropped"] == 0, "no dropped records")
     check(s["async"], "full buffers were delivered from a CUPTI thread")
     check(s["callbacks"] > 0, "runtime API callbacks reached the subscriber")
+    pushes = [r["name"] for r in got if r["kind"] == "nvtx_push"]
+    check(pushes == ["ProfilerStep#%d" % i for i in range(60)], "simtrain marks steps ProfilerStep#0..59 through NVTX")
+    check(sum(r["kind"] == "nvtx_pop" for r in got) == 60, "every step range is popped")
     # CUPTI already taken: activity registration fails like with nsys attached.
     p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "2"],
                        env=dict(rank_env(tmp, 0, 1), CUDA_INJECTION64_PATH=A.probe,

@@ -77,6 +77,7 @@ struct State {
   std::vector<OpPtr> waiting;
   std::unordered_map<const void*, FuncInfo*> by_host;
   std::unordered_map<std::string, FuncInfo*> by_name;
+  std::set<const void*> handles;  // every FuncInfo ever created (handle validation)
   std::set<std::string> interned;
   int log_fd = -1;
   std::atomic<ActivitySink> sink{nullptr};
@@ -400,6 +401,7 @@ FuncInfo* register_function(const void* host, const char* device_name) {
   s.interned.insert(f->name);
   if (host) s.by_host[host] = f;
   s.by_name.emplace(f->name, f);
+  s.handles.insert(f);
   return f;
 }
 
@@ -417,8 +419,7 @@ FuncInfo* func_by_handle(const void* h) {
   State& s = S();
   {
     std::lock_guard<std::mutex> g(s.mu);
-    for (auto& kv : s.by_name)
-      if (kv.second == f) return f;
+    if (s.handles.count(f)) return f;
   }
   return func_by_host(h);
 }
