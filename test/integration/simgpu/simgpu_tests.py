@@ -262,6 +262,26 @@ def t_slow_rank_8(tmp):
     check(eo < 2 * e3 + 2000, "before the fault NCCL durations are comparable (%.0f vs %.0f us)" % (eo, e3))
 
 
+def t_slow_link(tmp):
+    n = 4
+    wl = {"world_size": n, "steps": 8, "seed": 4, "host_us": 200, "link_gbps": 400, "rank_speed": {"1": 0.5},
+          "sequence": [{"kernel": "gemm", "count": 4, "median_us": 100, "sigma": 0.01},
+                       {"collective": "allreduce", "dtype": "bf16", "bytes": 33554432},
+                       {"kernel": "optim", "count": 1, "median_us": 20, "sigma": 0.01}],
+          "faults": [{"kind": "slow_link", "ranks": [2], "steps": [4, 7], "factor": 4.0}]}
+    run_ranks(tmp, write_workload(tmp, "sl.json", wl), n)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel"]
+    g = {k: statistics.median(dur_us(r) for r in recs if r["rank"] == k and r["name"] == "gemm") for k in range(n)}
+    check(1.9 < g[1] / g[0] < 2.1, "rank_speed 0.5 doubles rank 1's kernels (%.0f vs %.0f us)" % (g[1], g[0]))
+    # The ring is as fast as its slowest link: every rank's allreduce slows down, but only the
+    # transfer part (rank 1 arrives last, so its own kernel is pure transfer time).
+    x = lambda lo, hi: statistics.median(dur_us(r) for r in recs if r["rank"] == 1 and is_nccl(r) and lo <= r["step"] <= hi)
+    before, during = x(1, 3), x(5, 7)
+    expect = 2 * 3 / 4 * 33554432 / (400e9 / 8) * 1e6  # ring transfer at full speed, in us
+    check(abs(before - expect) / expect < 0.2, "allreduce takes the ring time 2(n-1)/n*bytes/bw (%.0f vs %.0f us)" % (before, expect))
+    check(3.5 < during / before < 4.3, "slow_link x4 on rank 2 makes the ring 4x slower (%.0f -> %.0f us)" % (before, during))
+
+
 def wait_for(pred, timeout):
     end = time.time() + timeout
     while time.time() < end:
