@@ -384,6 +384,20 @@ def run_example(tmp, name):
     return p.stdout, read_log(tmp)
 
 
+def t_preload(tmp):
+    # An interposer preloaded over simgpu sees the nvcc launch path (__cudaLaunchKernel) and
+    # simtrain's cudaLaunchKernel; an existing LD_PRELOAD survives with-simgpu.
+    exe = os.path.join(A.build, "bin", "examples", "axpy_streams")
+    env = dict(os.environ, LD_PRELOAD=A.shim, SIMGPU_CUPTI_LOG=os.path.join(tmp, "log"))
+    p = subprocess.run(with_simgpu() + [exe], capture_output=True, text=True, env=env, timeout=60)
+    check(p.returncode == 0 and "preload_shim: launches=200" in p.stderr,
+          "the preloaded shim counted all 200 <<<>>> launches (%s)" % p.stderr.strip())
+    p = subprocess.run(with_simgpu(os.path.join(A.source, TINY)) + [simtrain()], capture_output=True, text=True,
+                       env=dict(rank_env(tmp, 0, 1), LD_PRELOAD=A.shim), timeout=60)
+    check(p.returncode == 0 and "preload_shim: launches=60" in p.stderr,
+          "the preloaded shim counted simtrain's 60 cudaLaunchKernel calls (%s)" % p.stderr.strip())
+
+
 def t_example_axpy(tmp):
     out, recs = run_example(tmp, "axpy_streams")
     check("round trip ok" in out, "host->device->host data round trip is exact")
@@ -543,6 +557,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--probe", default="")
     ap.add_argument("--shared", default="")
+    ap.add_argument("--shim", default="")
     A = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="simgpu-test-")
     try:
