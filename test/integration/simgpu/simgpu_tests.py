@@ -148,6 +148,9 @@ def t_workload_errors(tmp):
         check(p.returncode == 2, "bad workload %d exits 2 (got %d)" % (i, p.returncode))
         check(needle in err and path in err and len(err.splitlines()) == 1,
               "one-line error naming the file and '%s': %s" % (needle, err))
+    for wl in sorted(glob.glob(os.path.join(A.source, "examples", "workloads", "*.json"))):
+        p = subprocess.run([simtrain(), "--check", "--workload", wl], capture_output=True, text=True)
+        check(p.returncode == 0, "example workload %s is valid" % os.path.basename(wl))
     with open(os.path.join(tmp, "junk.json"), "w") as f:
         f.write("{not json")
     p = subprocess.run(with_simgpu(os.path.join(tmp, "junk.json")) + [simtrain()], capture_output=True, text=True)

@@ -155,13 +155,16 @@ void sleep_us(double us) {
 int main(int argc, char** argv) {
   std::string path;
   long steps_override = -1;
+  bool check_only = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--workload" && i + 1 < argc) path = argv[++i];
     else if (a.rfind("--workload=", 0) == 0) path = a.substr(11);
     else if (a == "--steps" && i + 1 < argc) steps_override = atol(argv[++i]);
+    else if (a == "--check") check_only = true;
     else if (a == "--help" || a == "-h") {
-      printf("usage: simtrain [--workload FILE] [--steps N]   (default workload: $SIMGPU_WORKLOAD)\n");
+      printf("usage: simtrain [--workload FILE] [--steps N] [--check]   (default workload: $SIMGPU_WORKLOAD)\n"
+             "  --check  validate the workload and exit (0 valid, 2 invalid)\n");
       return 0;
     } else {
       die("unknown argument '" + a + "' (usage: simtrain [--workload FILE] [--steps N])");
@@ -174,6 +177,11 @@ int main(int argc, char** argv) {
     w = sg::parse_workload_file(path);
   } catch (const std::exception& e) {
     die(e.what());
+  }
+  if (check_only) {
+    printf("%s: valid workload (%d ranks, %ld steps, %zu items, %zu faults)\n", path.c_str(), w.world_size, w.steps,
+           w.sequence.size(), w.faults.size());
+    return 0;
   }
   // The libraries read the same workload (durations, faults, capacity).
   setenv("SIMGPU_WORKLOAD", path.c_str(), 1);
