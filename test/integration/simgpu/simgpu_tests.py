@@ -549,6 +549,31 @@ def t_trace_replay(tmp):
           "a missing trace: exit 2 with one line naming it")
 
 
+def t_trace_collectives(tmp):
+    trace = os.path.join(A.shared, "traces", "a100-2rank-rank0-nccl.json.gz")
+    wl = os.path.join(tmp, "c.json")
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), trace, "--collectives", "-o", wl],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "trace2workload --collectives converts the 2-rank NCCL trace")
+    with open(wl) as f:
+        check(json.load(f)["world_size"] == 2, "world size taken from the trace's Group size")
+    run_ranks(tmp, wl, 2, timeout=120)
+    counts, _, _ = trace_truth(trace)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel"]
+    for rank in (0, 1):
+        mine = [r for r in recs if r["rank"] == rank]
+        for step in range(3):
+            want_nccl = sum(c for (s, n), c in counts.items() if s == step and n.startswith("ncclKernel"))
+            got_nccl = sum(1 for r in mine if r["step"] == step and is_nccl(r))
+            check(want_nccl == got_nccl, "rank %d step %d: %d collectives as in the trace" % (rank, step, want_nccl))
+            want = {n: c for (s, n), c in counts.items() if s == step and not n.startswith("ncclKernel")}
+            got = {}
+            for r in mine:
+                if r["step"] == step and not is_nccl(r):
+                    got[r["name"]] = got.get(r["name"], 0) + 1
+            check(want == got, "rank %d step %d: compute kernels as in the trace" % (rank, step))
+
+
 TESTS = {k[2:]: v for k, v in globals().items() if k.startswith("t_")}
 
 
