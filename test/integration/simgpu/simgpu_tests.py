@@ -246,22 +246,23 @@ def t_slow_rank_8(tmp):
                        {"kernel": "sm80_xmma_gemm_bf16bf16_bf16f32_f32_nn_n", "count": 8, "median_us": 120, "sigma": 0.02},
                        {"collective": "allreduce", "dtype": "bf16", "bytes": 8388608, "overlap": True},
                        {"kernel": "multi_tensor_apply_kernel", "count": 1, "median_us": 40, "sigma": 0.02}],
-          "faults": [{"kind": "slow_rank", "ranks": [3], "steps": [4, 11], "factor": 1.3}]}
+          "faults": [{"kind": "slow_rank", "ranks": [3], "steps": [4, 11], "factor": 1.6}]}
     run_ranks(tmp, write_workload(tmp, "s.json", wl), 8)
     recs = [r for r in read_log(tmp) if r["kind"] == "kernel" and r["step"] >= 5]
     ranks = sorted({r["rank"] for r in recs})
     check(ranks == list(range(8)), "all 8 ranks logged")
     comp = {k: statistics.median(dur_us(r) for r in recs if r["rank"] == k and "tn_n" in r["name"]) for k in ranks}
-    nccl = {k: statistics.mean(dur_us(r) for r in recs if r["rank"] == k and is_nccl(r)) for k in ranks}
+    # Medians: 8 processes on 2 busy cores add host-scheduling jitter to every rank.
+    nccl = {k: statistics.median(dur_us(r) for r in recs if r["rank"] == k and is_nccl(r)) for k in ranks}
     print("compute median per rank:", {k: round(v, 1) for k, v in comp.items()})
-    print("nccl mean per rank:", {k: round(v, 1) for k, v in nccl.items()})
+    print("nccl median per rank:", {k: round(v, 1) for k, v in nccl.items()})
     others = [k for k in ranks if k != 3]
-    check(all(comp[3] > 1.25 * comp[k] for k in others), "rank 3's compute kernels are the slow ones")
+    check(all(comp[3] > 1.5 * comp[k] for k in others), "rank 3's compute kernels are the slow ones")
     check(all(nccl[3] < nccl[k] for k in others), "rank 3's own NCCL kernels are the shortest")
-    check(min(nccl[k] for k in others) > nccl[3] + 250, "the other ranks' NCCL kernels include waiting for rank 3")
+    check(min(nccl[k] for k in others) > nccl[3] + 300, "the other ranks' NCCL kernels include waiting for rank 3")
     early = [r for r in read_log(tmp) if r["kind"] == "kernel" and r["step"] < 4 and is_nccl(r)]
-    e3 = statistics.mean(dur_us(r) for r in early if r["rank"] == 3)
-    eo = statistics.mean(dur_us(r) for r in early if r["rank"] != 3)
+    e3 = statistics.median(dur_us(r) for r in early if r["rank"] == 3)
+    eo = statistics.median(dur_us(r) for r in early if r["rank"] != 3)
     check(eo < 2 * e3 + 2000, "before the fault NCCL durations are comparable (%.0f vs %.0f us)" % (eo, e3))
 
 

@@ -14,6 +14,7 @@
 #include <nccl.h>
 #include <nvtx3/nvToolsExt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -275,6 +276,8 @@ int main(int argc, char** argv) {
         fprintf(stderr, "simtrain: rank %d: crash fault at step %ld (SIG%s)\n", rank, step, f.signal.c_str());
         fflush(stderr);
         signal(sig, SIG_DFL);
+        rlimit no_core{0, 0};  // a simulated crash should not litter core files
+        setrlimit(RLIMIT_CORE, &no_core);
         raise(sig);
       }
     }
