@@ -286,6 +286,33 @@ def t_slow_link(tmp):
     check(3.5 < during / before < 4.3, "slow_link x4 on rank 2 makes the ring 4x slower (%.0f -> %.0f us)" % (before, during))
 
 
+def t_collectives(tmp):
+    n = 4
+    wl = {"world_size": n, "steps": 3, "seed": 9, "link_gbps": 100,
+          "sequence": [{"kernel": "fwd", "count": 2, "median_us": 50},
+                       {"collective": "allreduce", "dtype": "bf16", "bytes": 1 << 20},
+                       {"collective": "allgather", "dtype": "f16", "bytes": 1 << 20},
+                       {"collective": "reducescatter", "dtype": "f32", "bytes": 1 << 20, "op": "max"},
+                       {"collective": "broadcast", "dtype": "u8", "bytes": 1 << 20},
+                       {"collective": "reduce", "dtype": "f32", "bytes": 1 << 20, "op": "avg"},
+                       {"collective": "sendrecv", "dtype": "f32", "bytes": 1 << 20}]}
+    run_ranks(tmp, write_workload(tmp, "all.json", wl), n)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel" and is_nccl(r)]
+    want = ["ncclDevKernel_AllReduce_Sum_bf16_RING_LL", "ncclDevKernel_AllGather_RING_LL",
+            "ncclDevKernel_ReduceScatter_MinMax_f32_RING_LL", "ncclDevKernel_Broadcast_RING_LL",
+            "ncclDevKernel_Reduce_SumPostDiv_f32_RING_LL", "ncclDevKernel_SendRecv"]
+    for k in range(n):
+        mine = [r["name"] for r in sorted((r for r in recs if r["rank"] == k), key=lambda r: r["start"])]
+        check(mine == want * 3, "rank %d ran every collective kind in order, named like NCCL's kernels" % k)
+    # All ranks leave a collective together: same end time on every rank (ring model).
+    for name in want[:-1]:
+        ends = sorted({r["end"] for r in recs if r["name"] == name and r["step"] == 1})
+        check(len(ends) == 1, "%s ends at the same instant on all ranks" % name)
+    ar = statistics.median(dur_us(r) for r in recs if r["name"] == want[0])
+    ag = statistics.median(dur_us(r) for r in recs if r["name"] == want[1])
+    check(ag < ar, "allgather moves half the bytes of allreduce per link (%.0f < %.0f us)" % (ag, ar))
+
+
 def wait_for(pred, timeout):
     end = time.time() + timeout
     while time.time() < end:
