@@ -313,6 +313,26 @@ def t_collectives(tmp):
     check(ag < ar, "allgather moves half the bytes of allreduce per link (%.0f < %.0f us)" % (ag, ar))
 
 
+def t_no_spin(tmp):
+    # Waiting costs no CPU: a 1.5 s kernel, and a collective waiting 1.5 s for a stalled peer.
+    import resource
+    wl = {"world_size": 2, "steps": 2, "seed": 1,
+          "sequence": [{"kernel": "long_kernel", "count": 1, "median_us": 750000},
+                       {"collective": "allreduce", "bytes": 4096}],
+          "faults": [{"kind": "stall", "ranks": [1], "steps": [1, 1], "us": 1500000}]}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    run_ranks(tmp, write_workload(tmp, "ns.json", wl), 2)
+    wall = time.time() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    check(wall > 3.0, "the run took simulated time in real time (%.2f s)" % wall)
+    check(cpu < 0.6, "two ranks used %.3f CPU s over %.1f s of waiting: nothing spins" % (cpu, wall))
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel" and is_nccl(r) and r["step"] == 1]
+    r0 = [r for r in recs if r["rank"] == 0][0]
+    check(dur_us(r0) > 1.4e6, "rank 0's allreduce lasted through rank 1's 1.5 s stall (%.0f us)" % dur_us(r0))
+
+
 def wait_for(pred, timeout):
     end = time.time() + timeout
     while time.time() < end:
