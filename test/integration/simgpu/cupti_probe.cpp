@@ -4,6 +4,7 @@
 // $PROBE_OUT.<pid> (one JSON object per line) so tests can compare it with SIMGPU_CUPTI_LOG.
 #include <cupti.h>
 #include <nvtx3/nvToolsExt.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +17,7 @@ namespace {
 std::mutex g_mu;
 std::vector<std::string> g_lines;
 int g_buffers = 0;
+int g_init_devices = -1;
 bool g_async_thread_seen = false;
 pid_t g_main_tid = 0;
 
@@ -75,8 +77,8 @@ void at_exit() {
   cuptiActivityGetNumDroppedRecords(nullptr, 0, &dropped);
   std::lock_guard<std::mutex> g(g_mu);
   for (auto& l : g_lines) fprintf(f, "%s\n", l.c_str());
-  fprintf(f, "{\"kind\":\"summary\",\"buffers\":%d,\"dropped\":%zu,\"async\":%s,\"callbacks\":%d}\n", g_buffers, dropped,
-          g_async_thread_seen ? "true" : "false", g_callbacks);
+  fprintf(f, "{\"kind\":\"summary\",\"buffers\":%d,\"dropped\":%zu,\"async\":%s,\"callbacks\":%d,\"init_devices\":%d}\n",
+          g_buffers, dropped, g_async_thread_seen ? "true" : "false", g_callbacks, g_init_devices);
   fclose(f);
 }
 
@@ -112,6 +114,9 @@ extern "C" __attribute__((visibility("default"))) int InitializeInjectionNvtx2(N
 
 extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) {
   g_main_tid = gettid();
+  // Tools call back into CUDA from here (reentrancy of cuInit / the runtime's lazy init).
+  using CountFn = int (*)(int*);
+  if (auto count = reinterpret_cast<CountFn>(dlsym(RTLD_DEFAULT, "cudaGetDeviceCount"))) count(&g_init_devices);
   if (cuptiActivityRegisterCallbacks(on_request, on_complete) != CUPTI_SUCCESS) return 0;
   g_cupti_on = true;
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);

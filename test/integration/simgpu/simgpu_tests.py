@@ -178,6 +178,7 @@ def t_cupti_probe(tmp):
           "every kernel's correlation id matches a cudaLaunchKernel runtime record")
     check(all(rt[k["corr"]]["start"] <= k["start"] for k in kern), "kernels start after their launch call")
     check(s["dropped"] == 0, "no dropped records")
+    check(s["init_devices"] == 8, "the tool could call the runtime from InitializeInjection (reentrant init)")
     check(s["async"], "full buffers were delivered from a CUPTI thread")
     check(s["callbacks"] > 0, "runtime API callbacks reached the subscriber")
     pushes = [r["name"] for r in got if r["kind"] == "nvtx_push"]
