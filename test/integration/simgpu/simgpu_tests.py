@@ -159,7 +159,9 @@ def t_workload_errors(tmp):
 
 def t_cupti_probe(tmp):
     wl = os.path.join(A.source, TINY)
-    env = {"CUDA_INJECTION64_PATH": A.probe, "NVTX_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe")}
+    env = {"CUDA_INJECTION64_PATH": A.probe, "NVTX_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe"),
+           "PROBE_FLUSH_PERIOD_MS": "3", "PROBE_SLOW_CB_MS": "15",
+           "PROBE_FLUSH_EACH_STEP": "1"}
     p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "60"], env=dict(rank_env(tmp, 0, 1), **env),
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 0, "simtrain with the CUPTI probe injected exits 0 (%s)" % p.stderr.strip())
