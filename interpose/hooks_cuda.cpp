@@ -40,14 +40,13 @@ inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Call&&
   int32_t k = kernel_for(handle, kind);
   g_rec.launch(k, path);
   if (via_ep) g_rec.launch_flag(k, rec::kPathDriverEntryPoint);
-  __atomic_fetch_or(&g_rec.integrity().paths_seen, uint64_t{1} << path, __ATOMIC_RELAXED);
   uint64_t t1 = mono_ns();
   R r = call();
   uint64_t t2 = mono_ns();
   g_rec.launch_latency(k, path, t2 - t1);
-  after_first_cuda_call();
   uint64_t t3 = mono_ns();
   overhead_sample((t1 - t0) + (t3 - t2));
+  after_first_cuda_call();  // one-time start-up (CUPTI) is not counted as per-call overhead
   return r;
 }
 
@@ -57,8 +56,9 @@ inline R graph(uint32_t path, Call&& call) {
   Guard g;
   if (!g.ok) return call();
   g_rec.graph_launch(path);
-  __atomic_fetch_or(&g_rec.integrity().paths_seen, uint64_t{1} << path, __ATOMIC_RELAXED);
-  return call();
+  R r = call();
+  after_first_cuda_call();
+  return r;
 }
 
 // Allocator calls: not hot; every call timed.

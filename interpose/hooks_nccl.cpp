@@ -122,15 +122,20 @@ void nccl_kernel_done(const char* name, uint64_t start_ns, uint64_t end_ns) noex
   uint32_t ops = ops_of_kernel(name);
   uint64_t head = g_head.load(std::memory_order_acquire);
   uint64_t group = 0;
+  int32_t comm = -1;
   bool matched = false;
   for (uint64_t pos = g_tail; pos < head && pos < g_tail + 512; ++pos) {
     Pending& p = g_pending[pos % kPending];
     if (__atomic_load_n(&p.ready, __ATOMIC_ACQUIRE) != pos + 1 || p.done) continue;
+    if (!(ops & (1u << p.op))) continue;
+    bool p2p = p.op == rec::kOpSend || p.op == rec::kOpRecv;
     if (!matched) {
-      if (!(ops & (1u << p.op))) continue;
       matched = true;
-      group = p.group;
-    } else if (group == 0 || p.group != group) {
+      // NCCL fuses the p2p calls of one group on one communicator into one kernel;
+      // collectives get a kernel each.
+      group = p2p ? p.group : 0;
+      comm = p.comm;
+    } else if (group == 0 || p.group != group || p.comm != comm || !p2p) {
       continue;
     }
     g_rec.collective_done(p.comm, p.row, p.seq, start_ns, end_ns);

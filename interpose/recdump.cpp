@@ -57,7 +57,8 @@ static json dump(const Record& r) {
                        {"flags", k.flags}, {"launches", lp}, {"gpu_count", k.gpu_count}, {"gpu_sum_ns", k.gpu_sum_ns},
                        {"gpu_max_ns", k.gpu_max_ns}, {"graph_count", k.graph_count}, {"sampled_count", k.sampled_count},
                        {"latency_samples", k.latency_samples}, {"sketch_count", s.count()},
-                       {"sketch_min", s.min()}, {"sketch_max", s.max()}});
+                       {"sketch_min", s.min()}, {"sketch_max", s.max()}, {"sketch_sum", s.sum()},
+                       {"p50", s.quantile(0.5)}, {"p90", s.quantile(0.9)}, {"p99", s.quantile(0.99)}});
   }
   j["kernels"] = kernels;
   json comms = json::array();
@@ -77,7 +78,8 @@ static json dump(const Record& r) {
     const CollectiveRow& c = r.collectives[i];
     if (c.state != kRowReady) continue;
     colls.push_back({{"comm", c.comm}, {"op", coll_op_name(c.op)}, {"dtype", c.dtype}, {"size_class", c.size_class},
-                     {"count", c.count}, {"bytes", c.bytes}, {"timed_count", c.timed_count}, {"sum_ns", c.sum_ns}});
+                     {"count", c.count}, {"bytes", c.bytes}, {"timed_count", c.timed_count}, {"sum_ns", c.sum_ns},
+                     {"comm_hash", c.comm_hash}});
   }
   j["collectives"] = colls;
   json mem = json::object();

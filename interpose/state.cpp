@@ -101,10 +101,29 @@ void start_flush_thread() {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
+// paths_seen / paths_resolved are derived here (flush thread, exit), not on the hot path.
+void refresh_integrity() {
+  rec::Record* r = g_rec.record();
+  if (!r) return;
+  static const Sym kPathSym[rec::kLaunchPaths] = {
+      S_cudaLaunchKernel, S_cudaLaunchKernel_ptsz, S_cudaLaunchKernelExC, S_cudaLaunchKernelExC_ptsz,
+      S___cudaLaunchKernel, S___cudaLaunchKernel_ptsz, S_cuLaunchKernel, S_cuLaunchKernel_ptsz,
+      S_cuLaunchKernelEx, S_cuLaunchKernelEx_ptsz, S_cudaGraphLaunch, S_cuGraphLaunch,
+      S_cuLaunchCooperativeKernel, S_cuGetProcAddress_v2, kSymCount, kSymCount};
+  uint64_t seen = 0, resolved = 0;
+  for (uint32_t p = 0; p < rec::kLaunchPaths; ++p) {
+    if (__atomic_load_n(&r->launch.launches[p], __ATOMIC_RELAXED)) seen |= 1ull << p;
+    if (kPathSym[p] != kSymCount && g_real[kPathSym[p]].load(std::memory_order_relaxed)) resolved |= 1ull << p;
+  }
+  __atomic_fetch_or(&r->integrity.paths_seen, seen, __ATOMIC_RELAXED);
+  __atomic_fetch_or(&r->integrity.paths_resolved, resolved, __ATOMIC_RELAXED);
+}
+
 void on_exit_handler() {
   if (g_state.load(std::memory_order_acquire) != kOn || g_exiting.exchange(true)) return;
   ++t_tls.depth;
   cupti_flush(true);
+  refresh_integrity();
   g_rec.finish(rec::kStateExited);
   --t_tls.depth;
 }
@@ -251,7 +270,8 @@ int32_t kernel_for(const void* handle, int kind) noexcept {
     if (g_unknown_row < 0) g_unknown_row = g_rec.kernel("<unknown>", rec::kKernelNameUnknown);
     k = g_unknown_row;
   }
-  if (k >= 0 && !g_func_rows.insert(uint64_t(handle), uint64_t(k))) g_rec.drop(rec::kDropFuncMap);
+  // Cached even when -1 (table full): no slow path per launch for a kernel we cannot store.
+  if (!g_func_rows.insert(uint64_t(handle), uint64_t(uint32_t(k)))) g_rec.drop(rec::kDropFuncMap);
   return k;
 }
 
@@ -336,6 +356,7 @@ void* flush_main(void*) {
         if (next_window < now) next_window = now + w;
       }
     }
+    refresh_integrity();
     uint64_t cpu = thread_cpu_ns();
     __atomic_fetch_add(&r->integrity.own_cpu_ns, cpu - last_cpu, __ATOMIC_RELAXED);
     last_cpu = cpu;
