@@ -78,7 +78,7 @@ int32_t row_for_name(const char* name) {
   uint64_t v;
   if (g_name_rows.find(uint64_t(name), &v)) return int32_t(v);
   int32_t k = g_rec.kernel(name, rec::kKernelNameFromCupti);
-  if (k >= 0) g_name_rows.insert(uint64_t(name), uint64_t(k));
+  g_name_rows.insert(uint64_t(name), uint64_t(uint32_t(k)));  // -1 cached too
   return k;
 }
 
@@ -121,6 +121,8 @@ void process(uint8_t* buffer, size_t valid) {
 
 void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t* buffer, size_t size, size_t valid) {
   (void)size;
+  (void)ctx;
+  (void)stream;
   ++t_tls.depth;
   if (g_state.load(std::memory_order_acquire) == kOn && buffer && valid > 0) {
     uint64_t c0 = cpu_ns(), w0 = mono_ns();
@@ -128,9 +130,8 @@ void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t* buffer, 
       std::lock_guard<std::mutex> lk(g_process_mu);
       process(buffer, valid);
     }
-    size_t dropped = 0;
-    if (g_api.dropped && g_api.dropped(ctx, stream, &dropped) == CUPTI_SUCCESS && dropped)
-      g_rec.drop(rec::kDropCuptiRecords, dropped);
+    // (CUPTI's dropped-record count is read by cupti_flush, outside this callback: CUPTI may
+    // hold its own lock while calling us.)
     rec::Integrity& in = g_rec.integrity();
     g_rec.add(in.cupti_processing_ns, mono_ns() - w0);
     g_rec.add(in.own_cpu_ns, cpu_ns() - c0);
@@ -248,6 +249,11 @@ void cupti_flush(bool forced) noexcept {
   if (g_flushing.exchange(true)) return;  // someone else is flushing; never wait for it
   ++t_tls.depth;
   g_api.flush_all(forced ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0);
+  size_t dropped = 0;
+  if (g_api.dropped && g_api.dropped(nullptr, 0, &dropped) == CUPTI_SUCCESS) {
+    uint64_t& d = g_rec.integrity().drops[rec::kDropCuptiRecords];  // CUPTI's count is cumulative
+    if (dropped > __atomic_load_n(&d, __ATOMIC_RELAXED)) __atomic_store_n(&d, uint64_t(dropped), __ATOMIC_RELAXED);
+  }
   --t_tls.depth;
   g_flushing.store(false);
 }

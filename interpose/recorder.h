@@ -169,6 +169,12 @@ class Recorder {
   void window_add(uint64_t ordinal, uint64_t t_end, int32_t k, uint64_t dur, bool collective) noexcept;
 
   bool reserve(const void* p, size_t len) noexcept;  // backs [p, p+len) in the file
+  // True if [p, p+len) is backed (reserved by us, or fd < 0).  Rows on unbacked pages are
+  // empty by construction and must not even be READ: on a full tmpfs a read fault on a hole
+  // of a shared mapping is a SIGBUS too.
+  bool backed(const void* p, size_t len) const noexcept;
+  static constexpr size_t kPages = (sizeof(rec::Record) + 4095) / 4096;
+  uint64_t backed_pages_[(kPages + 63) / 64] = {};  // process-local; bit = page reserved
 
   rec::Record* r_ = nullptr;
   int fd_ = -1;

@@ -270,7 +270,8 @@ int32_t kernel_for(const void* handle, int kind) noexcept {
     if (g_unknown_row < 0) g_unknown_row = g_rec.kernel("<unknown>", rec::kKernelNameUnknown);
     k = g_unknown_row;
   }
-  if (k >= 0 && !g_func_rows.insert(uint64_t(handle), uint64_t(k))) g_rec.drop(rec::kDropFuncMap);
+  // Cached even when -1 (table full): no slow path per launch for a kernel we cannot store.
+  if (!g_func_rows.insert(uint64_t(handle), uint64_t(uint32_t(k)))) g_rec.drop(rec::kDropFuncMap);
   return k;
 }
 
