@@ -22,7 +22,8 @@ for f in "$lib" "$build/bin/bench-launch-loop" "$build/bin/simtrain" "$build/bin
 done
 [ -r "$trace" ] || { echo "bench overhead: $trace: cannot read the trace" >&2; exit 2; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+shm=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)  # records on tmpfs, as in production
+trap 'rm -rf "$tmp" "$shm"' EXIT
 export LD_LIBRARY_PATH=$build/lib/simgpu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 
 # Workload from the trace: the kernels of ProfilerStep #2 in start order (runs of the same
@@ -52,7 +53,7 @@ print("replay: %d kernels/step, %.1f ms GPU, %.1f ms host per step" % (len(insid
 EOF
 
 launch_loop() {  # $1 = plain|hooked|cupti → ns per launch
-  local d=$tmp/ll-$RANDOM
+  local d=$shm/ll-$RANDOM
   mkdir -p "$d"
   case $1 in
     plain) "$build/bin/bench-launch-loop" "$launches" ;;
@@ -62,13 +63,16 @@ launch_loop() {  # $1 = plain|hooked|cupti → ns per launch
   if [ "$1" = hooked ]; then "$build/bin/argus-recdump" "$d"/argus-* > "$tmp/self-$RANDOM.json"; fi
   rm -rf "$d"
 }
-replay() {  # $1 = plain|hooked → seconds for the run
-  local d=$tmp/rp-$RANDOM
+replay() {  # $1 = plain|hooked|hooks → seconds for the run (hooks: CUPTI off)
+  local d=$shm/rp-$RANDOM
   mkdir -p "$d"
   local t0 t1
   t0=$(date +%s.%N)
   if [ "$1" = plain ]; then
     SIMGPU_WORKLOAD=$tmp/replay.json SIMTRAIN_RENDEZVOUS=$d "$build/bin/simtrain" >/dev/null
+  elif [ "$1" = hooks ]; then
+    SIMGPU_WORKLOAD=$tmp/replay.json SIMTRAIN_RENDEZVOUS=$d ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 LD_PRELOAD=$lib \
+      NVTX_INJECTION64_PATH=$lib "$build/bin/simtrain" >/dev/null
   else
     SIMGPU_WORKLOAD=$tmp/replay.json SIMTRAIN_RENDEZVOUS=$d ARGUS_SHM_DIR=$d LD_PRELOAD=$lib \
       CUDA_INJECTION64_PATH=$lib NVTX_INJECTION64_PATH=$lib "$build/bin/simtrain" >/dev/null
@@ -78,16 +82,16 @@ replay() {  # $1 = plain|hooked → seconds for the run
   rm -rf "$d"
 }
 
-plain=() hooked=() cupti=() rplain=() rhooked=()
+plain=() hooked=() cupti=() rplain=() rhooked=() rhooks=()
 for ((i = 0; i < runs; i++)); do
   plain+=("$(launch_loop plain)"); hooked+=("$(launch_loop hooked)"); cupti+=("$(launch_loop cupti)")
-  rplain+=("$(replay plain)"); rhooked+=("$(replay hooked)")
-  echo "run $i: launch plain ${plain[-1]} hooked ${hooked[-1]} cupti ${cupti[-1]} ns; replay plain ${rplain[-1]} hooked ${rhooked[-1]} s" >&2
+  rplain+=("$(replay plain)"); rhooked+=("$(replay hooked)"); rhooks+=("$(replay hooks)")
+  echo "run $i: launch plain ${plain[-1]} hooked ${hooked[-1]} cupti ${cupti[-1]} ns; replay plain ${rplain[-1]} hooked ${rhooked[-1]} hooks-only ${rhooks[-1]} s" >&2
 done
-python3 - "$tmp" "$steps" "${plain[*]}" "${hooked[*]}" "${cupti[*]}" "${rplain[*]}" "${rhooked[*]}" <<'EOF'
+python3 - "$tmp" "$steps" "${plain[*]}" "${hooked[*]}" "${cupti[*]}" "${rplain[*]}" "${rhooked[*]}" "${rhooks[*]}" <<'EOF'
 import glob, json, sys
 tmp, steps = sys.argv[1], int(sys.argv[2])
-p, h, c, rp, rh = ([float(x) for x in a.split()] for a in sys.argv[3:8])
+p, h, c, rp, rh, rk = ([float(x) for x in a.split()] for a in sys.argv[3:9])
 self_ns = []
 for f in glob.glob(tmp + "/self-*.json"):
     i = json.load(open(f))["integrity"]
@@ -104,6 +108,7 @@ out = {
     "step_plain_ms": round(min(rp) * 1000 / steps, 3),
     "step_hooked_ms": round(min(rh) * 1000 / steps, 3),
     "step_overhead_pct": round((min(rh) - min(rp)) / min(rp) * 100, 3),
+    "step_overhead_hooks_only_pct": round((min(rk) - min(rp)) / min(rp) * 100, 3),
     "step_noise_pct": round((max(rp) - min(rp)) / min(rp) * 100, 3),
     "runs": len(p),
 }
