@@ -31,6 +31,7 @@ struct Api {
   decltype(&cuptiSubscribe) subscribe;
   decltype(&cuptiUnsubscribe) unsubscribe;
   decltype(&cuptiGetVersion) version;
+  decltype(&cuptiActivityFlushPeriod) flush_period;
 };
 Api g_api{};
 void* g_lib = nullptr;
@@ -38,6 +39,7 @@ std::atomic<int> g_phase{0};  // 0 not started, 1 starting, 2 on, 3 unavailable
 int64_t g_offset = 0;         // cupti ts − realtime
 std::mutex g_process_mu;      // one buffer at a time; never held across a CUPTI call that can call back
 std::atomic<bool> g_flushing{false};
+bool g_periodic = false;  // CUPTI delivers periodically; we flush only at exit
 
 constexpr size_t kBufBytes = 2u << 20;
 constexpr int kBufs = 16;  // 32 MiB of address space, pages touched only when used
@@ -198,6 +200,7 @@ void cupti_start() noexcept {
   sym(g_api.subscribe, "cuptiSubscribe");
   sym(g_api.unsubscribe, "cuptiUnsubscribe");
   sym(g_api.version, "cuptiGetVersion");
+  sym(g_api.flush_period, "cuptiActivityFlushPeriod");
   uint32_t ver = 0;
   if (g_api.version && g_api.version(&ver) == CUPTI_SUCCESS) g_rec.integrity().cupti_version = ver;
   // Another profiler (nsys, a PyTorch profiler session) owns CUPTI?  Probe with a subscriber
@@ -239,6 +242,9 @@ void cupti_start() noexcept {
   }
   g_api.enable(CUPTI_ACTIVITY_KIND_MEMCPY);  // optional kinds: failures only lose those
   g_api.enable(CUPTI_ACTIVITY_KIND_MEMSET);
+  // Let CUPTI's own thread deliver partially filled buffers every second, so that the record
+  // stays current (hang analysis) without us calling FlushAll while the app runs.
+  g_periodic = g_api.flush_period && g_api.flush_period(1000) == CUPTI_SUCCESS;
   set_state(rec::kCuptiOk, 0);
   g_phase.store(2, std::memory_order_release);
   --t_tls.depth;
@@ -246,6 +252,7 @@ void cupti_start() noexcept {
 
 void cupti_flush(bool forced) noexcept {
   if (!cupti_active()) return;
+  if (!forced && g_periodic) return;
   if (g_flushing.exchange(true)) return;  // someone else is flushing; never wait for it
   ++t_tls.depth;
   g_api.flush_all(forced ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0);

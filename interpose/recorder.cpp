@@ -292,6 +292,15 @@ int32_t Recorder::kernel(std::string_view name, uint32_t flags) noexcept {
   return -1;
 }
 
+uint64_t Recorder::kernel_launches_total() const noexcept {
+  // Step launch counts come from the per-path totals (no extra atomic on the hot path).
+  uint64_t n = 0;
+  for (uint32_t p = 0; p < kLaunchPaths; ++p)
+    if (p != kPathDriverEntryPoint && p != kPathCudaGraphLaunch && p != kPathCuGraphLaunch)
+      n += ld(r_->launch.launches[p]);
+  return n;
+}
+
 void Recorder::launch_flag(int32_t k, uint32_t path) noexcept {
   if (k >= 0) __atomic_fetch_add(&r_->kernels[k].launches[path], 1, __ATOMIC_RELAXED);
   __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
@@ -590,7 +599,7 @@ void Recorder::close_step_locked(uint64_t now, bool implicit) noexcept {
   seq_begin(s.seq);
   st(s.host_end_ns, now > start ? now : start + 1);  // end is never 0 once closed
   if (implicit) st(s.flags, ld(s.flags) | 1u);
-  st(s.launches, launches_total_.load(std::memory_order_relaxed) - base_.launches);
+  st(s.launches, kernel_launches_total() - base_.launches);
   st(s.graph_launches, graph_total_.load(std::memory_order_relaxed) - base_.graphs);
   st(s.collectives, coll_total_.load(std::memory_order_relaxed) - base_.colls);
   st(s.mallocs, mallocs_total_.load(std::memory_order_relaxed) - base_.mallocs);
@@ -636,7 +645,7 @@ void Recorder::step_begin(int64_t index, uint32_t source, uint64_t now) noexcept
     if (pending_mask_ & (1u << i)) st(s.counters[i], pending_counters_[i]);
   pending_mask_ = 0;
   seq_end(s.seq);
-  base_ = Base{launches_total_.load(std::memory_order_relaxed), graph_total_.load(std::memory_order_relaxed),
+  base_ = Base{kernel_launches_total(), graph_total_.load(std::memory_order_relaxed),
                coll_total_.load(std::memory_order_relaxed), mallocs_total_.load(std::memory_order_relaxed),
                frees_total_.load(std::memory_order_relaxed), alloc_bytes_total_.load(std::memory_order_relaxed),
                alloc_fail_total_.load(std::memory_order_relaxed)};

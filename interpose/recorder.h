@@ -93,7 +93,6 @@ class Recorder {
   void launch(int32_t k, uint32_t path) noexcept {
     if (k >= 0) __atomic_fetch_add(&r_->kernels[k].launches[path], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
-    launches_total_.fetch_add(1, std::memory_order_relaxed);
   }
   // A flag path (kPathDriverEntryPoint): counted per kernel and per path, not in step totals.
   void launch_flag(int32_t k, uint32_t path) noexcept;
@@ -182,7 +181,8 @@ class Recorder {
   std::atomic<int64_t> open_ordinal_{-1};
   int64_t last_index_ = -1;  // under step lock
   // Process-local running totals; a step stores (total at end − total at begin).
-  std::atomic<uint64_t> launches_total_{0}, graph_total_{0}, coll_total_{0}, mallocs_total_{0},
+  uint64_t kernel_launches_total() const noexcept;  // sum of LaunchStats over kernel paths
+  std::atomic<uint64_t> graph_total_{0}, coll_total_{0}, mallocs_total_{0},
       frees_total_{0}, alloc_bytes_total_{0}, alloc_fail_total_{0};
   struct Base { uint64_t launches, graphs, colls, mallocs, frees, alloc_bytes, alloc_fail; };
   Base base_{};  // under step lock

@@ -7,6 +7,7 @@
 //   bytes_per_step, bytes_per_step_16   encoded window bytes per step, windows of 1 / 16 steps
 //   kineto_bytes_per_step     Kineto JSON bytes of the same kernel events per step
 //   compression_ratio         kineto_bytes_per_step / bytes_per_step_16
+//   *_raw: without zstd; *_64: 64-step windows (over 320 replayed steps), for context
 // How windows are formed: a100-16rank-rank0 has only 5 ProfilerSteps (1,075 kernels each
 // by launch-time attribution; 705 kernels after the last step belong to no step and are left
 // out). The benchmark replays those 5 steps' kernel sequences, with their real durations, in
@@ -33,7 +34,6 @@
 
 using argus::Sketch;
 using Clock = std::chrono::steady_clock;
-static const int kLevel = getenv("ZL") ? atoi(getenv("ZL")) : 3;
 
 namespace {
 
@@ -140,7 +140,7 @@ CodecResult bench_codec(const argus::test::KinetoTrace& t, int window, int total
     if ((step + 1) % window == 0) {
       for (uint32_t i = 0; i < n; ++i) rows[i] = {i, &prev[i], &live[i]};
       const auto t0 = Clock::now();
-      if (!argus::encode_window({uint64_t(step + 1 - window), uint64_t(window), 0, 0, 0}, rows, {.zstd = zstd, .zstd_level = kLevel}, out)) {
+      if (!argus::encode_window({uint64_t(step + 1 - window), uint64_t(window), 0, 0, 0}, rows, {.zstd = zstd}, out)) {
         std::fprintf(stderr, "encode failed\n");
         std::exit(1);
       }
@@ -202,6 +202,8 @@ int main(int argc, char** argv) {
   const auto w16raw = bench_codec(trace, 16, total, false, 0);
   const auto j1 = bench_codec(trace, 1, total, true, 0.02);
   const auto j16 = bench_codec(trace, 16, total, true, 0.02);
+  const auto w64 = bench_codec(trace, 64, total * 2, true, 0);
+  const auto j64 = bench_codec(trace, 64, total * 2, true, 0.02);
   std::printf("trace %s: %zu steps replayed to %d steps, Kineto %.0f B/step\n", trace_file.c_str(), trace.steps.size(),
               total, w16.kineto_bytes_per_step);
   auto line = [&](const char* what, const CodecResult& r) {
@@ -215,19 +217,22 @@ int main(int argc, char** argv) {
   line("16-step windows, raw varint", w16raw);
   line("1-step windows, zstd, 2% jitter", j1);
   line("16-step windows, zstd, 2% jitter", j16);
+  line("64-step windows, zstd", w64);
+  line("64-step windows, zstd, 2% jitter", j64);
   const double worst_err = std::max({w1.max_quantile_error, w16.max_quantile_error, j1.max_quantile_error,
-                                     j16.max_quantile_error});
+                                     j16.max_quantile_error, w64.max_quantile_error, j64.max_quantile_error});
   std::printf(
       "{\"record_ns\": %.2f, \"record_ns_single_writer\": %.2f, \"record_ns_2threads\": %.2f, "
       "\"record_ns_2threads_private\": %.2f, \"merge_us\": %.1f, \"bytes_per_step\": %.1f, "
       "\"bytes_per_step_16\": %.1f, \"bytes_per_step_raw\": %.1f, \"bytes_per_step_16_raw\": %.1f, "
       "\"bytes_per_step_jitter\": %.1f, \"bytes_per_step_16_jitter\": %.1f, \"kineto_bytes_per_step\": %.0f, "
       "\"compression_ratio\": %.0f, \"compression_ratio_1\": %.0f, \"compression_ratio_16_jitter\": %.0f, "
+      "\"bytes_per_step_64\": %.1f, \"bytes_per_step_64_jitter\": %.1f, "
       "\"max_quantile_error\": %.5f, \"steps_in_trace\": %zu, \"steps_replayed\": %d, \"window_method\": "
       "\"replay of the trace's ProfilerSteps in order with real durations; _jitter: x lognormal(0,2%%)\"}\n",
       rec, rec_sw, rec2, rec2p, merge, w1.bytes_per_step, w16.bytes_per_step, w1raw.bytes_per_step,
       w16raw.bytes_per_step, j1.bytes_per_step, j16.bytes_per_step, w16.kineto_bytes_per_step,
       w16.kineto_bytes_per_step / w16.bytes_per_step, w1.kineto_bytes_per_step / w1.bytes_per_step,
-      j16.kineto_bytes_per_step / j16.bytes_per_step, worst_err, trace.steps.size(), total);
+      j16.kineto_bytes_per_step / j16.bytes_per_step, w64.bytes_per_step, j64.bytes_per_step, worst_err, trace.steps.size(), total);
   return 0;
 }

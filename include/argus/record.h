@@ -287,6 +287,8 @@ enum InitError : uint64_t {
   kErrNvtxInit = 1u << 3,
   kErrCuptiLoad = 1u << 4,
   kErrFlushThread = 1u << 5,
+  kErrCuptiFlushTimeout = 1u << 6,  // the exit-time CUPTI flush did not return within 3 s:
+                                    // the last activity records may be missing
 };
 
 // ── string table (append-only, rule d) ──────────────────────────────────────────────────────

@@ -5,8 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <stdexcept>
+
+#include <unistd.h>
 #include <memory>
 
 #include "argus/window_codec.h"
@@ -87,4 +93,41 @@ TEST_CASE("real kernel durations: quantiles within 1%, windows round-trip", "[sk
   WARN("real traces: " << groups << " kernel groups, " << checked << " quantiles, worst relative error "
                        << worst * 100 << "%");
   CHECK(worst <= argus::kSketchMaxRelativeError);
+}
+
+TEST_CASE("kineto trace reader: bad files fail with the path and the reason", "[traces]") {
+  const std::string dir = std::filesystem::temp_directory_path() / ("argus-kt-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto error_of = [](const std::string& path) -> std::string {
+    try {
+      argus::test::load_kineto_trace(path);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const std::string missing = dir + "/missing.json.gz";
+  CHECK(error_of(missing) == missing + ": no such file");
+  const std::string plain = dir + "/plain.json.gz";
+  std::ofstream(plain) << "{\"traceEvents\": []}";
+  CHECK(error_of(plain).find("gzip") != std::string::npos);
+  const std::string bad = dir + "/bad.json.gz";
+  REQUIRE(std::system(("printf '{\"traceEvents\": [' | gzip -c > '" + bad + "'").c_str()) == 0);
+  CHECK(error_of(bad).find(bad + ": invalid JSON") == 0);
+  const std::string ok = dir + "/ok.json.gz";
+  REQUIRE(std::system(("printf '%s' '{\"traceEvents\": [{\"ph\":\"X\",\"cat\":\"kernel\",\"name\":\"k\",\"ts\":5,"
+                       "\"dur\":1.5,\"args\":{\"stream\":7,\"correlation\":9}},{\"ph\":\"X\",\"cat\":\"user_annotation\","
+                       "\"name\":\"ProfilerStep#3\",\"ts\":1,\"dur\":10}]}' | gzip -c > '" +
+                       ok + "'")
+                          .c_str()) == 0);
+  const auto t = argus::test::load_kineto_trace(ok);
+  REQUIRE(t.kernels.size() == 1);
+  CHECK(t.kernels[0].dur_ns == 1500);
+  CHECK(t.kernels[0].stream == 7);
+  CHECK(t.kernels[0].correlation == 9);
+  CHECK(t.kernels[0].device == -1);
+  REQUIRE(t.steps.size() == 1);
+  CHECK(t.steps[0].step == 3);
+  CHECK(argus::test::step_index(t, t.kernels[0]) == 0);
+  std::filesystem::remove_all(dir);
 }
