@@ -28,7 +28,10 @@ inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Call&&
     g_rec.add(g_rec.integrity().reentrant_calls);
     return call();
   }
-  bool sample = ((t_tls.launch_tick++) & (rec::kLatencySampleEvery - 1)) == 0;  // 1st call sampled
+  // The first launch of a thread is never sampled: it pays one-time costs (segment creation,
+  // name interning, page reservation) that, scaled by the sampling rate, made a short run's
+  // overhead look like most of its wall time.  Samples start at the kLatencySampleEvery-th call.
+  bool sample = ((++t_tls.launch_tick) & (rec::kLatencySampleEvery - 1)) == 0;
   if (!sample) [[likely]] {
     int32_t k = kernel_for(handle, kind);
     g_rec.launch(k, path);
