@@ -503,13 +503,21 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
   for (size_t r = 0; r < c.R; ++r)
     for (const auto& cs : c.m.ranks[r].comms) comms[cs.comm].push_back({r, &cs});
   std::set<size_t> lagging, waiting;
-  std::string hang_op;
+  std::string hang_op, hang_where;  // hang_where: "communicator <id>, sequence number <S>"
   for (auto& [id, v] : comms) {
     uint64_t max_enq = 0;
     for (auto& [r, cs] : v) max_enq = std::max(max_enq, cs->enqueued);
     bool stuck = false;
     for (auto& [r, cs] : v)
-      if (cs->completed < cs->enqueued) { stuck = true; waiting.insert(r); if (hang_op.empty()) hang_op = cs->last_op; }
+      if (cs->completed < cs->enqueued) { stuck = true; waiting.insert(r); }
+    // The collective the others wait in: sequence max_enq, its op from a rank that issued it;
+    // a communicator with ranks behind is the one to name.
+    bool lags = std::any_of(v.begin(), v.end(), [&](auto& p) { return p.second->enqueued < max_enq; });
+    if (stuck && (hang_where.empty() || lags)) {
+      hang_where = fmt::format("communicator {:016x}, sequence number {}", id, max_enq);
+      for (auto& [r, cs] : v)
+        if (cs->enqueued == max_enq && !cs->last_op.empty()) { hang_op = cs->last_op; break; }
+    }
     if (!stuck) continue;
     for (auto& [r, cs] : v)
       if (cs->enqueued < max_enq) lagging.insert(r);
@@ -570,8 +578,9 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
   fd.first_step = fd.last_step = stop.value_or(0);
   fd.magnitude = 1.0;
   if (!hang_op.empty()) fd.collective = hang_op;
-  fd.evidence = fmt::format("{} never entered the {} that {} other rank(s) were waiting in at step {}; the job stopped progressing there.",
+  fd.evidence = fmt::format("{} never entered the {} ({}) that {} other rank(s) were waiting in at step {}; the job stopped progressing there.",
                             rank_list(culprits), hang_op.empty() ? "collective" : hang_op,
+                            hang_where.empty() ? std::string("sequence unknown") : hang_where,
                             waiting.size(), fd.first_step);
   out.push_back(std::move(fd));
 }
