@@ -462,7 +462,7 @@ std::string compare_markdown(const CompareResult& r) {
     double scale = m.unit == "ms" ? 1e-6 : m.unit == "us" ? 1e-3 : 1.0;
     auto cell = [&](double med, const stats::Interval& ci) {
       double rel = med != 0 ? std::max(med - ci.lo, ci.hi - med) / std::fabs(med) : 0;
-      return fmt::format("{:.4g} {} ±{:.1f}%", med * scale, m.unit, 100 * rel);
+      return fmt::format("{:.4g} {} ±{}%", med * scale, m.unit, 100 * rel >= 1 ? fmt::format("{:.0f}", 100 * rel) : fmt::format("{:.2f}", 100 * rel));
     };
     std::string delta = !m.testable ? "need more samples" : m.significant ? fmt::format("{:+.2f}%", 100 * m.delta) : "~";
     std::string test = fmt::format("p={:.3g} q={:.3g} n={}+{}", m.p, m.q, m.a.size(), m.b.size());
@@ -477,7 +477,7 @@ std::string compare_markdown(const CompareResult& r) {
   line("| item | change per step | share |");
   line("|---|---|---|");
   for (const auto& a : r.attribution)
-    line(fmt::format("| {} | {:+.4f} ms | {:.0f}% |", md_short(a.display, 80) + (a.what == "kernel" ? "" : " (" + a.what + ")"), a.delta_ns_per_step / 1e6,
+    line(fmt::format("| {} | {:+.4f} ms | {:.0f}% |", md_short(a.display, 80), a.delta_ns_per_step / 1e6,
                      100 * a.share));
   return o;
 }
