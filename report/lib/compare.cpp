@@ -51,7 +51,12 @@ Derived derive(const LoadedRun& run) {
   Derived d;
   size_t R = m.ranks.size(), S = a.steps.size();
   d.world = int(R);
-  for (auto [b, e] : a.windows) {
+  // Samples are means over windows of at least 5 steps: consecutive steps are correlated
+  // (queues, clocks, allocator state), windows of several steps much less so.
+  std::vector<std::pair<size_t, size_t>> wins;
+  size_t W = std::max<size_t>(5, size_t(a.window_steps));
+  for (size_t b = a.first_steady; b + (W + 1) / 2 <= S; b += W) wins.push_back({b, std::min(S, b + W)});
+  for (auto [b, e] : wins) {
     double s = 0; size_t n = 0;
     for (size_t p = b; p < e; ++p) if (std::isfinite(a.job_step_ns[p])) { s += a.job_step_ns[p]; ++n; }
     if (n) d.step_w.push_back(s / double(n));
