@@ -24,6 +24,7 @@ double Sketch::quantile(double q) const noexcept {
   // The midpoint is within 0.78% of every value of the bucket; clamping to the exact
   // [min, max] can only move it closer to the true value (which lies in both ranges).
   const double v = bucket_value(i);
+  if (min() > max()) return v;  // only in a malformed sketch; std::clamp needs lo <= hi
   return std::clamp(v, double(min()), double(max()));
 }
 

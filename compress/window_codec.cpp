@@ -4,11 +4,19 @@
 //   first_step step_count begin_ns end_ns table  n_sketches
 //   per sketch, ascending id:
 //     id (first) or id - previous_id - 1
-//     count sum min (max - min) overflow flags
-//     n_runs, then per run: gap (zero buckets since the end of the previous run, or since
-//     bucket 0), len (>= 1), then len values (count - 1; run buckets are non-zero)
-// Window deltas are small integers, so most fields take one or two bytes; zstd on top
-// removes the repetition across sketches (similar bucket positions, similar counts).
+//     nb = number of non-zero buckets (>= 1), then per non-zero bucket, ascending index:
+//       token = gap << 3 | min(count - 1, 7)   gap: index (first bucket) or index - previous
+//       [count - 8, if the low 3 bits are 7]   index (>= 1)
+//       Window deltas are sparse (a kernel's durations cluster in a few isolated buckets) and
+//       their counts small, so a bucket usually costs one byte.
+//     zigzag(sum - sum(count_i * mid_i))   mid_i = (lower_i + upper_i) / 2, all mod 2^64:
+//                                          exact for any sum, small for consistent sketches
+//     min - lower(first)                   mod 2^64 (< one bucket width when consistent)
+//     upper(last) - max                    mod 2^64
+//     misc = overflow_count << 2 | bit1 (other flags follow) | bit0 (kSketchFlagMinMaxApprox)
+//     [flags & ~kSketchFlagMinMaxApprox, if bit1]
+// Count is not stored (the sum of the buckets), and sum/min/max are stored relative to what
+// the buckets already say. zstd on top removes repetition across sketches.
 #include "argus/window_codec.h"
 
 #include <zstd.h>
@@ -52,45 +60,55 @@ struct SpanWriter {
   size_t cap;
   size_t n = 0;
   bool overflow = false;
-  void byte(uint8_t b) noexcept {  // n counts every byte, so a zero-capacity writer measures
-    if (n < cap) p[n] = b;
+  void byte(uint8_t b) noexcept {
+    if (n < cap) p[n++] = b;
     else overflow = true;
-    ++n;
-  }
-  void varint(uint64_t v) noexcept {
-    while (v >= 0x80) {
-      byte(uint8_t(v) | 0x80);
-      v >>= 7;
-    }
-    byte(uint8_t(v));
   }
 };
+struct VecWriter {
+  std::vector<uint8_t>& v;
+  void byte(uint8_t b) { v.push_back(b); }
+};
 
-void write_sketch(SpanWriter& w, const Sketch& d) noexcept {
-  w.varint(d.count());
-  w.varint(d.sum_ns);
-  w.varint(d.min());
-  w.varint(d.max() - d.min());
-  w.varint(d.overflow_count);
-  w.varint(d.flags);
-  uint32_t runs = 0;
-  for (uint32_t i = 0; i < kSketchBuckets; ++i)
-    if (d.buckets[i] && (i == 0 || !d.buckets[i - 1])) ++runs;
-  w.varint(runs);
-  uint32_t next = 0;  // first bucket not yet covered
-  for (uint32_t i = 0; i < kSketchBuckets;) {
-    if (!d.buckets[i]) {
-      ++i;
-      continue;
-    }
-    uint32_t j = i;
-    while (j < kSketchBuckets && d.buckets[j]) ++j;
-    w.varint(i - next);
-    w.varint(j - i);
-    for (uint32_t k = i; k < j; ++k) w.varint(d.buckets[k] - 1);
-    next = j;
-    i = j;
+template <class W>
+void varint(W& w, uint64_t v) {
+  while (v >= 0x80) {
+    w.byte(uint8_t(v) | 0x80);
+    v >>= 7;
   }
+  w.byte(uint8_t(v));
+}
+uint64_t zigzag(uint64_t d) noexcept { return (d << 1) ^ uint64_t(int64_t(d) >> 63); }  // d: two's complement
+uint64_t unzigzag(uint64_t z) noexcept { return (z >> 1) ^ (~(z & 1) + 1); }
+
+uint64_t bucket_mid(uint32_t i) noexcept { return Sketch::bucket_lower(i) + (Sketch::bucket_upper(i) - Sketch::bucket_lower(i)) / 2; }
+
+template <class W>
+void write_sketch(W& w, const Sketch& d) {
+  uint32_t nb = 0, first = kSketchBuckets, last = 0;
+  uint64_t mid_sum = 0;  // mod 2^64
+  for (uint32_t i = 0; i < kSketchBuckets; ++i)
+    if (d.buckets[i]) {
+      ++nb;
+      if (first == kSketchBuckets) first = i;
+      last = i;
+      mid_sum += d.buckets[i] * bucket_mid(i);
+    }
+  varint(w, nb);
+  uint32_t prev = 0;
+  for (uint32_t i = first; i <= last; ++i) {
+    if (!d.buckets[i]) continue;
+    const uint64_t c = d.buckets[i] - 1;
+    varint(w, uint64_t(i - prev) << 3 | (c < 7 ? c : 7));
+    if (c >= 7) varint(w, c - 7);
+    prev = i;
+  }
+  varint(w, zigzag(d.sum_ns - mid_sum));
+  varint(w, d.min() - Sketch::bucket_lower(first));
+  varint(w, Sketch::bucket_upper(last) - d.max_ns);
+  const uint64_t other = d.flags & ~kSketchFlagMinMaxApprox;
+  varint(w, d.overflow_count << 2 | (other ? 2 : 0) | (d.flags & kSketchFlagMinMaxApprox));
+  if (other) varint(w, other);
 }
 
 // Validates rows and returns them sorted by id (indices into rows); false on a bad table.
@@ -111,34 +129,41 @@ bool order_rows(std::span<const SketchRow> rows, uint32_t* order, std::string* e
   return true;
 }
 
-// Writes the raw payload. order: rows sorted by id. false if a before is not a prefix.
-// delta: scratch space (a Sketch is 19 KB: callers decide where it lives).
-bool write_payload(SpanWriter& w, const WindowInfo& info, std::span<const SketchRow> rows, const uint32_t* order,
-                   Sketch& delta, std::string* error) {
-  w.varint(info.first_step);
-  w.varint(info.step_count);
-  w.varint(info.begin_ns);
-  w.varint(info.end_ns);
-  w.varint(info.table);
+bool buckets_differ(const SketchRow& r) noexcept {
   static const Sketch kEmpty{};
-  // Count the non-empty deltas first (the count precedes them).
-  uint64_t n = 0;
-  for (size_t k = 0; k < rows.size(); ++k) {
-    const SketchRow& r = rows[order[k]];
-    if (!delta.subtract(*r.after, r.before ? *r.before : kEmpty)) {
-      if (error) *error = "id " + std::to_string(r.id) + ": 'before' is not an earlier snapshot of 'after'";
-      return false;
-    }
-    if (delta.count()) ++n;
-  }
-  w.varint(n);
+  return std::memcmp(r.after->buckets, (r.before ? r.before : &kEmpty)->buckets, sizeof kEmpty.buckets) != 0;
+}
+
+// Writes the raw payload. order: rows sorted by id. false if a before is not a prefix (or
+// an overflow count too large to encode, >= 2^62). delta: scratch space (a Sketch is 19 KB:
+// callers decide where it lives).
+template <class W>
+bool write_payload(W& w, const WindowInfo& info, std::span<const SketchRow> rows, const uint32_t* order, Sketch& delta,
+                   std::string* error) {
+  varint(w, info.first_step);
+  varint(w, info.step_count);
+  varint(w, info.begin_ns);
+  varint(w, info.end_ns);
+  varint(w, info.table);
+  uint64_t n = 0;  // a delta is non-empty iff some bucket changed
+  for (size_t k = 0; k < rows.size(); ++k) n += buckets_differ(rows[order[k]]) ? 1 : 0;
+  varint(w, n);
   bool have_prev = false;
   uint32_t prev = 0;
   for (size_t k = 0; k < rows.size(); ++k) {
     const SketchRow& r = rows[order[k]];
-    delta.subtract(*r.after, r.before ? *r.before : kEmpty);
-    if (!delta.count()) continue;
-    w.varint(have_prev ? uint64_t(r.id) - prev - 1 : r.id);
+    if (!buckets_differ(r)) continue;
+    if (r.before == nullptr) {
+      delta = *r.after;  // encoded as is (a new row, or a delta computed by the caller)
+    } else if (!delta.subtract(*r.after, *r.before)) {
+      if (error) *error = "id " + std::to_string(r.id) + ": 'before' is not an earlier snapshot of 'after'";
+      return false;
+    }
+    if (delta.overflow_count >> 62) {
+      if (error) *error = "id " + std::to_string(r.id) + ": overflow count too large";
+      return false;
+    }
+    varint(w, have_prev ? uint64_t(r.id) - prev - 1 : r.id);
     prev = r.id;
     have_prev = true;
     write_sketch(w, delta);
@@ -180,43 +205,53 @@ bool fail(std::string* error, const std::string& why) {
 }
 
 bool read_sketch(Reader& r, Sketch& s, std::string* error) {
-  uint64_t count, sum, mn, range, ovf, flags, runs;
-  if (!r.varint(count) || !r.varint(sum) || !r.varint(mn) || !r.varint(range) || !r.varint(ovf) ||
-      !r.varint(flags) || !r.varint(runs))
-    return fail(error, "truncated sketch header");
-  if (count == 0) return fail(error, "empty sketch stored");
-  if (range > UINT64_MAX - mn) return fail(error, "max out of range");
-  if (ovf > count) return fail(error, "overflow count exceeds count");
-  if (runs == 0 || runs > kSketchBuckets / 2 + 1) return fail(error, "bad bucket run count");
   s = Sketch{};
-  s.sum_ns = sum;
-  s.min_inv = ~mn;
-  s.max_ns = mn + range;
-  s.overflow_count = ovf;
-  s.flags = flags;
-  uint64_t next = 0, total = 0;
-  for (uint64_t k = 0; k < runs; ++k) {
-    uint64_t gap, len;
-    if (!r.varint(gap) || !r.varint(len)) return fail(error, "truncated bucket run");
-    if (k > 0 && gap == 0) return fail(error, "adjacent bucket runs");
-    if (len == 0 || gap > kSketchBuckets || len > kSketchBuckets || next + gap + len > kSketchBuckets)
-      return fail(error, "bucket run out of range");
-    next += gap;
-    for (uint64_t b = 0; b < len; ++b) {
-      uint64_t c;
-      if (!r.varint(c)) return fail(error, "truncated bucket counts");
-      if (c >= count) return fail(error, "bucket count exceeds sketch count");
-      s.buckets[next + b] = c + 1;
-      total += c + 1;
-      if (total > count) return fail(error, "bucket counts exceed sketch count");
+  uint64_t nb;
+  if (!r.varint(nb)) return fail(error, "truncated sketch");
+  if (nb == 0 || nb > kSketchBuckets) return fail(error, "bad bucket count");
+  uint64_t count = 0, mid_sum = 0, index = 0;
+  uint32_t first = 0;
+  for (uint64_t k = 0; k < nb; ++k) {
+    uint64_t token, c;
+    if (!r.varint(token)) return fail(error, "truncated buckets");
+    const uint64_t gap = token >> 3;
+    c = token & 7;
+    if (c == 7) {
+      uint64_t extra;
+      if (!r.varint(extra)) return fail(error, "truncated buckets");
+      if (extra > UINT64_MAX - 8) return fail(error, "bucket count overflow");
+      c = extra + 7;
     }
-    next += len;
+    if (k > 0 && gap == 0) return fail(error, "bucket listed twice");
+    if (gap >= kSketchBuckets || index + gap >= kSketchBuckets) return fail(error, "bucket index out of range");
+    index += gap;
+    if (k == 0) first = uint32_t(index);
+    if (c + 1 > UINT64_MAX - count) return fail(error, "bucket counts overflow");
+    s.buckets[index] = c + 1;
+    count += c + 1;
+    mid_sum += (c + 1) * bucket_mid(uint32_t(index));
   }
-  if (total != count) return fail(error, "bucket counts do not add up to the sketch count");
+  const uint32_t last = uint32_t(index);
+  uint64_t sum, dmin, dmax, misc, other = 0;
+  if (!r.varint(sum) || !r.varint(dmin) || !r.varint(dmax) || !r.varint(misc)) return fail(error, "truncated sketch");
+  if ((misc & 2) && !r.varint(other)) return fail(error, "truncated sketch flags");
+  if ((misc & 2) && (other == 0 || (other & kSketchFlagMinMaxApprox))) return fail(error, "bad sketch flags");
+  s.sum_ns = mid_sum + unzigzag(sum);
+  const uint64_t mn = Sketch::bucket_lower(first) + dmin;
+  if (mn == UINT64_MAX) return fail(error, "min out of range");  // ~min would read as "empty"
+  s.min_inv = ~mn;
+  s.max_ns = Sketch::bucket_upper(last) - dmax;
+  s.overflow_count = misc >> 2;
+  if (s.overflow_count > count) return fail(error, "overflow count exceeds count");
+  s.flags = other | (misc & kSketchFlagMinMaxApprox);
   return true;
 }
 
 }  // namespace
+
+uint32_t window_checksum(std::span<const uint8_t> stored_payload) noexcept {
+  return crc32(stored_payload.data(), stored_payload.size());
+}
 
 size_t encode_window_to(const WindowInfo& info, std::span<const SketchRow> rows, std::span<uint8_t> buffer) noexcept {
   if (buffer.size() < kWindowFrameHeaderBytes || rows.size() > UINT32_MAX) return 0;
@@ -245,28 +280,25 @@ bool encode_window(const WindowInfo& info, std::span<const SketchRow> rows, cons
   if (!order_rows(rows, order.data(), error)) return false;
   // Size pass, then the real pass into an exact buffer.
   auto delta = std::make_unique<Sketch>();
-  SpanWriter sizer{nullptr, 0};
-  if (!write_payload(sizer, info, rows, order.data(), *delta, error)) return false;
-  const size_t raw_len = sizer.n;
+  std::vector<uint8_t> raw;
+  VecWriter w{raw};
+  if (!write_payload(w, info, rows, order.data(), *delta, error)) return false;
+  const size_t raw_len = raw.size();
   if (raw_len > UINT32_MAX) return fail(error, "window too large");
-  std::vector<uint8_t> raw(raw_len);
-  SpanWriter w{raw.data(), raw.size()};
-  write_payload(w, info, rows, order.data(), *delta, error);
-  const uint32_t crc = crc32(raw.data(), raw.size());
-
   if (opt.zstd && raw_len > 0) {
     std::vector<uint8_t> z(kWindowFrameHeaderBytes + ZSTD_compressBound(raw_len));
     const size_t zn = ZSTD_compress(z.data() + kWindowFrameHeaderBytes, z.size() - kWindowFrameHeaderBytes, raw.data(),
                                     raw.size(), opt.zstd_level);
     if (!ZSTD_isError(zn) && zn < raw_len) {
-      write_header(z.data(), kWindowFlagZstd, uint32_t(zn), uint32_t(raw_len), crc);
+      write_header(z.data(), kWindowFlagZstd, uint32_t(zn), uint32_t(raw_len),
+                   crc32(z.data() + kWindowFrameHeaderBytes, zn));
       z.resize(kWindowFrameHeaderBytes + zn);
       out = std::move(z);
       return true;
     }
   }
   out.resize(kWindowFrameHeaderBytes + raw_len);
-  write_header(out.data(), 0, uint32_t(raw_len), uint32_t(raw_len), crc);
+  write_header(out.data(), 0, uint32_t(raw_len), uint32_t(raw_len), crc32(raw.data(), raw_len));
   std::memcpy(out.data() + kWindowFrameHeaderBytes, raw.data(), raw_len);
   return true;
 }
@@ -286,6 +318,9 @@ bool decode_window(std::span<const uint8_t> bytes, DecodedWindow& out, std::stri
   if (raw_len > limits.max_payload_bytes) return fail(error, "payload larger than the decode limit");
   if (!zstd && stored != raw_len) return fail(error, "stored and raw payload sizes differ");
   const uint8_t* payload = h + kWindowFrameHeaderBytes;
+  // The CRC covers the stored bytes: every bit of the frame is checked (a flip in a zstd
+  // field zstd itself ignores is still corruption), and garbage is never decompressed.
+  if (crc32(payload, stored) != crc) return fail(error, "checksum mismatch");
   std::vector<uint8_t> inflated;
   if (zstd) {
     // Bounded allocation: raw_len was checked against the limit above.
@@ -297,7 +332,6 @@ bool decode_window(std::span<const uint8_t> bytes, DecodedWindow& out, std::stri
     if (ZSTD_isError(got) || got != raw_len) return fail(error, "corrupt zstd payload");
     payload = inflated.data();
   }
-  if (crc32(payload, raw_len) != crc) return fail(error, "checksum mismatch");
 
   Reader r{payload, raw_len};
   WindowInfo info;

@@ -44,9 +44,10 @@
 //      in Integrity::drops[]).
 //   c. Rows that are overwritten as a whole (step ring slots, window slots, a communicator's
 //      last_op) carry a seqlock word `seq`: a writer makes seq odd (CAS even→odd, acq; this
-//      also serialises writers of that row), writes the fields, then stores seq+1 (release).
-//      A reader: s1 = load-acquire seq; if odd retry; copy the row word by word; fence
-//      acquire; s2 = load seq; use the copy only if s1 == s2 (read_seqlocked() below does
+//      also serialises writers of that row), writes the fields with release stores, then
+//      stores seq+1 (release).
+//      A reader: s1 = load-acquire seq; if odd retry; copy the row word by word with
+//      acquire loads; s2 = load-acquire seq; use the copy only if s1 == s2 (read_seqlocked() below does
 //      this, giving up after a bounded number of tries).  Counters inside such rows that are
 //      attributed later (a step's gpu_busy_ns arrives with CUPTI after the step has closed)
 //      follow rule a and do not bump seq.
@@ -127,7 +128,9 @@ enum LaunchPath : uint32_t {
   kPathCuLaunchCooperativeKernel = 12,
   kPathDriverEntryPoint = 13,  // flag path: a cu* launch reached through a pointer handed out
                                // by cuGetProcAddress / cudaGetDriverEntryPoint / dlsym; the
-                               // launch is ALSO counted under its cu* path.
+                               // launch is ALSO counted under its cu* path, so total launches
+                               // = sum over paths except this one (and except graph paths,
+                               // which count graph launches, not kernels).
   kLaunchPaths = 16,
 };
 
@@ -267,9 +270,13 @@ struct Integrity {
   uint64_t cupti_processing_ns;  // wall time spent processing activity buffers
   uint64_t drops[kDropKinds];    // DropKind
   uint64_t init_errors;          // bitmask of InitError
-  uint64_t reserved[32];
+  uint64_t step_counter_drops;   // argus_step_counter calls with a 9th distinct name
+  uint64_t unknown_functions;    // launches of a handle whose kernel name we could not get
+  uint64_t reserve_failures;     // table rows not used because their pages could not be
+                                 // reserved (full tmpfs): counted in drops[] as well
+  uint64_t reserved[29];
 };
-inline constexpr uint32_t kOverheadSampleEvery = 64;
+inline constexpr uint32_t kOverheadSampleEvery = 64;  // the same calls as latency samples
 enum InitError : uint64_t {
   kErrNoShm = 1u << 0,         // never visible in a record, but kept for completeness
   kErrDlsym = 1u << 1,         // a hooked symbol's real definition was not found
@@ -314,7 +321,7 @@ struct alignas(64) KernelRow {
   Log2Hist launch_latency;     // host ns inside the launch call, sampled 1 in kLatencySampleEvery
   argus::Sketch gpu_duration;  // GPU duration ns, every CUPTI record (or event sample)
 };
-inline constexpr uint32_t kLatencySampleEvery = 16;
+inline constexpr uint32_t kLatencySampleEvery = 64;  // power of two
 
 // ── launch-call latency per path (full sketches; per kernel only Log2Hist) ────────────────
 struct LaunchStats {
@@ -537,9 +544,10 @@ inline bool read_seqlocked(const uint64_t& seq, const Row& row, Row& out, int tr
     if (s1 & 1) continue;
     const auto* src = reinterpret_cast<const uint64_t*>(&row);
     uint64_t tmp[sizeof(Row) / sizeof(uint64_t)];
-    for (size_t k = 0; k < sizeof(Row) / sizeof(uint64_t); ++k) tmp[k] = load_word(src[k]);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (load_word(seq) == s1) { std::memcpy(&out, tmp, sizeof(Row)); return true; }
+    // Acquire loads keep the final seq load after every data load (no fence: TSan-friendly).
+    for (size_t k = 0; k < sizeof(Row) / sizeof(uint64_t); ++k)
+      tmp[k] = load_word(src[k], std::memory_order_acquire);
+    if (load_word(seq, std::memory_order_acquire) == s1) { std::memcpy(&out, tmp, sizeof(Row)); return true; }
   }
   return false;
 }

@@ -3,11 +3,12 @@
 //
 // Frame (little endian), one self-contained frame per window; frames may be concatenated:
 //   magic "ARGW" | u8 version (1) | u8 flags (bit0: payload zstd-compressed) | u16 0
-//   | u32 stored payload bytes | u32 raw payload bytes | u32 CRC-32 of the raw payload
+//   | u32 stored payload bytes | u32 raw payload bytes | u32 CRC-32 of the stored payload
 //   | payload
 // Raw payload (LEB128 varints): window info, number of sketches, then per sketch (ascending
-// id): id delta, count, sum, min, max-min, overflow, flags, and the non-zero buckets as
-// runs: (zeros skipped, run length, counts...) — see compress/window_codec.cpp.
+// id): id delta, the non-zero buckets as runs (zeros skipped, run length, counts...), then
+// sum/min/max relative to what the buckets imply, overflow and flags — see
+// compress/window_codec.cpp.
 // Only rows whose delta is non-empty are written. Lossless: decode(encode(x)) == x exactly.
 //
 // The decoder validates everything (magic, version, lengths, CRC, varint bounds, bucket
@@ -39,8 +40,9 @@ struct WindowInfo {
   bool operator==(const WindowInfo&) const = default;
 };
 
-// One table row: the window delta is *after - *before; before == nullptr means "empty"
-// (the row appeared during the window). before must be an earlier snapshot of the same sketch.
+// One table row: the window delta is *after - *before (Sketch::subtract), and before must be
+// an earlier snapshot of the same sketch. before == nullptr: *after is encoded as is (a row
+// that appeared during the window, or a delta the caller computed).
 struct SketchRow {
   uint32_t id;
   const Sketch* before;
@@ -78,5 +80,8 @@ struct DecodeLimits {
 // Decodes the first frame of bytes. On success *consumed (if given) is the frame's size.
 bool decode_window(std::span<const uint8_t> bytes, DecodedWindow& out, std::string* error = nullptr,
                    const DecodeLimits& limits = {}, size_t* consumed = nullptr);
+
+// The frame checksum: CRC-32 (IEEE 802.3, as zlib's crc32) of the stored payload bytes.
+uint32_t window_checksum(std::span<const uint8_t> stored_payload) noexcept;
 
 }  // namespace argus

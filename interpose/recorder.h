@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+// argus::Recorder — creates and updates one rank record (include/argus/record.h).
+//
+// This is the whole write side of the record with no hooks in it: libargus.so drives it from
+// its interposed functions, unit tests drive it directly, and report/'s tests use it to write
+// realistic synthetic record files.  Link the static library `argus_recorder`
+// (include(${PROJECT_SOURCE_DIR}/interpose/recorder.cmake) defines it in any build, including
+// the sanitizer builds where interpose/ itself is not built).
+//
+// Threading:
+//   * launch(), launch_latency(), mem_call(), collective_enqueue(), kernel(), comm lookups:
+//     any number of threads at once; lock-free (relaxed atomics, CAS to publish rows).
+//   * step_begin/end/mark/counter: any thread; serialised by an internal spin lock (steps are
+//     rare; the lock is never held across a call out of the recorder).
+//   * *_activity() and collective_done(): GPU-side attribution; ONE caller at a time (libargus
+//     holds its CUPTI processing mutex).  They read step/window rows the step thread writes.
+// Nothing allocates after construction; nothing throws.
+#pragma once
+
+#include <argus/record.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+
+namespace argus {
+
+// What goes into the header.  Strings are copied (cut to the field size).
+struct RecordIdentity {
+  int32_t pid = 0;
+  int32_t ppid = 0;
+  uint32_t uid = 0;
+  int32_t rank = -1;
+  int32_t local_rank = -1;
+  int32_t world_size = -1;
+  uint32_t rank_source = 0;  // 0 unknown, 1 environment, 2 NCCL
+  const char* host = "";
+  const char* run_id = rec::kDefaultRunId;
+  const char* exe = "";
+  uint32_t steps_requested = rec::kStepsAuto;
+  const char* steps_pattern = "";
+  uint64_t window_ns = 1000000000ull;
+  uint32_t window_steps = rec::kDefaultWindowSteps;
+  uint64_t start_ns = 0;     // 0 = now
+};
+
+// ── record memory ───────────────────────────────────────────────────────────────────────────
+// Creates a new zero-filled record of sizeof(rec::Record) bytes and maps it read-write.
+//   dir == nullptr: POSIX shm, shm_open("/" + name, O_CREAT|O_EXCL|O_RDWR|O_NOFOLLOW, 0600);
+//   else the file dir/name with open(same flags).
+// On failure returns nullptr and sets *err to the errno (the object is unlinked again if it
+// was created but could not be sized or mapped).  Uses only syscalls (safe before malloc).
+// *fd_out (if given) receives an fd of the object for Recorder::attach (else it is closed).
+//
+// Full tmpfs: the object is sparse; touching an unbacked page of a full tmpfs would SIGBUS
+// the application.  So the fixed sections (header … comms) are reserved here with
+// posix_fallocate (failure → no record), and the Recorder reserves every further range
+// (a kernel / collective row when it is claimed, a step or window slot, string bytes) before
+// its first write; a range that cannot be reserved is not used (dropped and counted).
+rec::Record* create_record(const char* dir, const char* name, int* err, int* fd_out = nullptr);
+// Maps an existing record file read-only (readers, tests).  *size = file size.  nullptr on error.
+const rec::Record* map_record_readonly(const char* path, size_t* size, int* err);
+void unmap_record(const void* r);
+
+// Monotonic-enough wall clock used for every *_ns field (CLOCK_REALTIME, vDSO, no syscall).
+uint64_t now_ns() noexcept;
+
+class Recorder {
+ public:
+  Recorder() = default;
+  explicit Recorder(rec::Record* r, int fd = -1) { attach(r, fd); }
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  // Attaches to record memory (zero-filled new memory, or a record this process created).
+  // fd >= 0: the record's file, used to reserve pages before first touch (see create_record);
+  // fd < 0: memory is assumed fully backed (tests, anonymous memory).
+  void attach(rec::Record* r, int fd = -1) noexcept;
+  int fd() const noexcept { return fd_; }
+  rec::Record* record() const noexcept { return r_; }
+  explicit operator bool() const noexcept { return r_ != nullptr; }
+
+  // Fills the header (state running, table descriptors) and stores magic last.
+  void init(const RecordIdentity& id) noexcept;
+  // Closes an open step (implicitly) and sets state + end time (kStateExited normally).
+  void finish(uint32_t state = rec::kStateExited, uint64_t end_ns = 0) noexcept;
+
+  // ── kernels ──
+  // Finds or adds the row for `name`; ORs `flags` into it.  -1 if the table is full (drop
+  // counted).  Not for the per-launch path: cache the index per function handle.
+  int32_t kernel(std::string_view name, uint32_t flags = 0) noexcept;
+  // Hot path: one launch of kernel k (k may be -1: counted in the per-path totals only).
+  void launch(int32_t k, uint32_t path) noexcept {
+    if (k >= 0) __atomic_fetch_add(&r_->kernels[k].launches[path], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
+    launches_total_.fetch_add(1, std::memory_order_relaxed);
+  }
+  // A flag path (kPathDriverEntryPoint): counted per kernel and per path, not in step totals.
+  void launch_flag(int32_t k, uint32_t path) noexcept;
+  void graph_launch(uint32_t path) noexcept;
+  // A sampled host launch-call latency.
+  void launch_latency(int32_t k, uint32_t path, uint64_t ns) noexcept;
+  // One GPU execution of kernel k [start, end] in record time (CUPTI or an event pair).
+  void kernel_activity(int32_t k, uint64_t start_ns, uint64_t end_ns, bool in_graph,
+                       bool sampled) noexcept;
+  // memcpy / memset GPU time (steps' memcpy_ns; integrity counters).
+  void copy_activity(uint64_t start_ns, uint64_t end_ns, bool is_memset) noexcept;
+
+  // ── NCCL ──
+  // Registers a communicator; returns its index or -1 (table full, drop counted).
+  int32_t comm(uint64_t id_hash, int32_t rank, int32_t nranks, uint64_t handle, int32_t device,
+               uint64_t now = 0) noexcept;
+  int32_t comm_by_handle(uint64_t handle) const noexcept;
+  void comm_destroyed(int32_t c, uint64_t now = 0) noexcept;
+  void comm_group(int32_t c) noexcept;
+  struct CollCall {
+    int32_t comm = -1;
+    uint32_t op = rec::kOpUnknown;
+    uint32_t dtype = 255;
+    uint64_t count = 0;
+    uint64_t bytes = 0;
+    int32_t peer = -1;
+    bool in_group = false;
+    uint64_t stream = 0;
+    uint64_t now = 0;
+  };
+  // Host side of one collective / p2p call.  Returns its sequence number in the communicator
+  // (0 if comm < 0); *row = the collective row (-1 if full).
+  uint64_t collective_enqueue(const CollCall& call, int32_t* row) noexcept;
+  // GPU side: the call (comm, row, seq) ran [start, end].
+  void collective_done(int32_t comm, int32_t row, uint64_t seq, uint64_t start_ns,
+                       uint64_t end_ns) noexcept;
+
+  // ── memory ──
+  // One allocator call.  live_delta: bytes added to (alloc) or removed from (free) the
+  // gauge of that family (0 when unknown).  retry: this successful alloc followed a failed one.
+  void mem_call(uint32_t api, uint64_t bytes, bool ok, uint64_t latency_ns, int64_t live_delta,
+                bool retry) noexcept;
+  void mem_untracked_free() noexcept;
+
+  // ── steps ──
+  void step_begin(int64_t index, uint32_t source, uint64_t now = 0) noexcept;
+  void step_end(uint64_t now = 0) noexcept;
+  void step_mark(int64_t index, uint32_t source, uint64_t now = 0) noexcept;
+  void step_counter(std::string_view name, int64_t value) noexcept;
+  bool step_open() const noexcept { return open_ordinal_.load(std::memory_order_relaxed) >= 0; }
+  uint64_t steps_begun() const noexcept;
+
+  // ── integrity ──
+  rec::Integrity& integrity() noexcept { return r_->integrity; }
+  void drop(uint32_t kind, uint64_t n = 1) noexcept {
+    __atomic_fetch_add(&r_->integrity.drops[kind], n, __ATOMIC_RELAXED);
+  }
+  void add(uint64_t& counter, uint64_t n = 1) noexcept {
+    __atomic_fetch_add(&counter, n, __ATOMIC_RELAXED);
+  }
+  void set_bits(uint64_t& mask, uint64_t bits) noexcept {
+    __atomic_fetch_or(&mask, bits, __ATOMIC_RELAXED);
+  }
+  // Appends a NUL-terminated copy of s to the string table; returns its offset or -1 (full).
+  int64_t add_string(std::string_view s) noexcept;
+
+ private:
+  void lock_steps() noexcept;
+  void unlock_steps() noexcept { step_lock_.clear(std::memory_order_release); }
+  void close_step_locked(uint64_t now, bool implicit) noexcept;
+  int64_t step_for_time(uint64_t t) noexcept;  // ordinal or -1; attribution side only
+  rec::WindowRow* window_for(uint64_t ordinal, uint64_t t) noexcept;
+  void window_add(uint64_t ordinal, uint64_t t_end, int32_t k, uint64_t dur, bool collective) noexcept;
+
+  bool reserve(const void* p, size_t len) noexcept;  // backs [p, p+len) in the file
+
+  rec::Record* r_ = nullptr;
+  int fd_ = -1;
+  std::atomic_flag step_lock_ = ATOMIC_FLAG_INIT;
+  std::atomic<int64_t> open_ordinal_{-1};
+  int64_t last_index_ = -1;  // under step lock
+  // Process-local running totals; a step stores (total at end − total at begin).
+  std::atomic<uint64_t> launches_total_{0}, graph_total_{0}, coll_total_{0}, mallocs_total_{0},
+      frees_total_{0}, alloc_bytes_total_{0}, alloc_fail_total_{0};
+  struct Base { uint64_t launches, graphs, colls, mallocs, frees, alloc_bytes, alloc_fail; };
+  Base base_{};  // under step lock
+  int64_t pending_counters_[rec::kStepCounters] = {};
+  uint32_t pending_mask_ = 0;
+  int64_t attr_cursor_ = -1;  // attribution side only
+};
+
+}  // namespace argus

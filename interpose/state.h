@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+// Process-wide state of libargus.so: the record, the lazy start, the reentrancy guard.
+//
+// Lifecycle (g_state):  kFresh → (first CUDA/NCCL call or step mark) kStarting → kOn, or
+// kOff when disabled / no record could be created (fail open: every hook then just calls
+// through).  fork(): the child resets to kFresh and forgets the parent's record (it creates
+// its own on its first CUDA call; a child that never uses CUDA creates none).
+#pragma once
+
+#include "ptr_map.h"
+#include "recorder.h"
+
+#include <atomic>
+#include <cstdint>
+
+#define ARGUS_EXPORT extern "C" __attribute__((visibility("default")))
+#define ARGUS_TLS __attribute__((tls_model("initial-exec")))
+
+namespace argus::ip {
+
+enum State : int { kFresh = 0, kStarting = 1, kOn = 2, kOff = 3 };
+extern std::atomic<int> g_state;
+extern Recorder g_rec;
+
+// Per-thread: depth > 0 while inside one of our hooks (calls made by us, or by the real
+// function back into a hooked symbol, go straight through).
+struct Tls {
+  int depth;
+  uint32_t launch_tick;    // launch sampling counter
+  uint64_t last_alloc_fail_ns;  // for retry-after-failure detection
+};
+extern thread_local Tls t_tls ARGUS_TLS;
+
+// True if this call should be recorded; starts recording on first use (may create the
+// record).  False when disabled, failed, or reentrant.
+bool start() noexcept;
+inline bool active() noexcept {
+  int s = g_state.load(std::memory_order_acquire);
+  if (s == kOn) [[likely]] return true;
+  if (s == kOff) return false;
+  return start();
+}
+// RAII reentrancy guard.  ok == false → pass straight through.
+struct Guard {
+  bool ok;
+  Guard() noexcept : ok(t_tls.depth == 0) { ++t_tls.depth; }
+  ~Guard() { --t_tls.depth; }
+};
+// Called after the first real CUDA call returned (atexit ordering, CUPTI start).
+void after_first_cuda_call() noexcept;
+
+// Process-local caches (static storage, lock-free).
+extern PtrMap<16> g_registered;  // host stub → const char* device name (__cudaRegisterFunction)
+extern PtrMap<15> g_func_rows;   // function handle (stub, cudaKernel_t, CUfunction) → kernel row
+extern PtrMap<16> g_allocs;      // device address → size
+
+// Kernel row for a function handle; slow path on a miss (name lookup, interning).
+// kind: 0 runtime host stub / cudaKernel_t, 1 driver CUfunction, 2 driver CUkernel
+int32_t kernel_for(const void* handle, int kind) noexcept;
+
+// Steps (also used by NVTX and the time-window thread).
+void step_begin_from(int64_t index, uint32_t source) noexcept;
+void step_end_from(uint32_t source) noexcept;
+// Which source may deliver steps now (ARGUS_STEPS_FROM and "first source wins").
+bool steps_source_allowed(uint32_t source) noexcept;
+const char* steps_pattern() noexcept;
+bool nvtx_match(const char* msg, int64_t* index) noexcept;
+
+// CUPTI (cupti.cpp)
+void cupti_start() noexcept;      // idempotent; fails open
+void cupti_flush(bool forced) noexcept;
+void cupti_on_fork_child() noexcept;
+bool cupti_active() noexcept;
+// NCCL kernel completions are matched to enqueued calls (nccl hooks ↔ CUPTI processing).
+void nccl_pending_push(int32_t comm, int32_t row, uint64_t seq, uint32_t op, uint64_t group) noexcept;
+void nccl_kernel_done(const char* name, uint64_t start_ns, uint64_t end_ns) noexcept;
+
+// Overhead sampling: time of a hook body excluding the real call.
+void overhead_sample(uint64_t ns) noexcept;
+
+uint64_t mono_ns() noexcept;
+
+}  // namespace argus::ip
+
+namespace argus::ip {
+extern std::atomic<int> g_nvtx_state;  // 0 not injected, 1 active, 2 failed (nvtx.cpp)
+}

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Integration tests of libargus.so on simgpu.  Usage: run_tests.py TEST_NAME
+
+Environment (set by CTest): ARGUS_BUILD (build dir), ARGUS_SOURCE (source dir).
+Each test runs real processes with LD_PRELOAD=libargus.so against simgpu, reads the rank
+records with argus-recdump and compares them with what the program did (its own expected
+counts, or simgpu's ground-truth CUPTI log)."""
+import glob
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+BUILD = os.environ.get("ARGUS_BUILD", os.path.join(os.path.dirname(__file__), "../../../build"))
+SOURCE = os.environ.get("ARGUS_SOURCE", os.path.join(os.path.dirname(__file__), "../../.."))
+LIB = os.path.join(BUILD, "lib", "libargus.so")
+SIMGPU = os.path.join(BUILD, "lib", "simgpu")
+RECDUMP = os.path.join(BUILD, "bin", "argus-recdump")
+SKETCH_REL_ERR = 1.0 / 128  # argus::kSketchMaxRelativeError
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def base_env(shm_dir, preload=True, run_id="it"):
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = SIMGPU + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    env["ARGUS_SHM_DIR"] = shm_dir
+    env["ARGUS_RUN_ID"] = run_id
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "ARGUS_DISABLE", "ARGUS_STEPS_FROM"):
+        env.pop(k, None)
+    if preload:
+        env["LD_PRELOAD"] = LIB
+        env["CUDA_INJECTION64_PATH"] = LIB
+        env["NVTX_INJECTION64_PATH"] = LIB
+    return env
+
+
+def records(shm_dir):
+    out = []
+    for f in sorted(glob.glob(os.path.join(shm_dir, "argus-*"))):
+        r = subprocess.run([RECDUMP, f], capture_output=True, text=True)
+        if r.returncode != 0:
+            failures.append("recdump failed on %s: %s" % (f, r.stderr.strip()))
+            continue
+        out.append(json.loads(r.stdout))
+    return out
+
+
+def kernels_by_name(rec):
+    return {k["name"]: k for k in rec["kernels"]}
+
+
+def run(cmd, env, **kw):
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=100, **kw)
+
+
+# ── every launch path counted exactly; names; graph; CUPTI executions; memory ────────────────
+def t_launch_paths(tmp):
+    exe = os.path.join(BUILD, "bin", "it-launch-paths")
+    plain = run([exe], base_env(tmp, preload=False))
+    check(plain.returncode == 0, "it-launch-paths runs on simgpu without argus")
+    r = run([exe], base_env(tmp))
+    check(r.returncode == 0, "it-launch-paths exit status unchanged with argus (got %d: %s)" % (r.returncode, r.stderr))
+    check(r.stdout == plain.stdout, "application output unchanged with argus")
+    exp = json.loads(r.stdout)
+    recs = records(tmp)
+    check(len(recs) == 1, "exactly one record (got %d)" % len(recs))
+    if not recs:
+        return
+    rec = recs[0]
+    ks = kernels_by_name(rec)
+    for name, paths in exp["kernels"].items():
+        got = ks.get(name, {}).get("launches", {})
+        check(got == paths, "launch counts of %s: expected %s, got %s" % (name, paths, got))
+    check(rec["launches"].get("cudaGraphLaunch") == exp["graph_launches"]["cudaGraphLaunch"], "graph launches counted as a unit")
+    check(rec["integrity"]["graph_launches"] == 4, "integrity graph launch count")
+    for name, n in exp["gpu_executions"].items():
+        check(ks.get(name, {}).get("gpu_count") == n, "CUPTI executions of %s: expected %d got %s" % (name, n, ks.get(name, {}).get("gpu_count")))
+    check(ks["k_graph"]["graph_count"] == 12, "graph kernels attributed from CUPTI (graph_count 12)")
+    check(rec["integrity"]["cupti_state"] == "ok", "CUPTI ok")
+    check(rec["header"]["state"] == "exited", "state exited")
+    mem = rec["memory"]
+    check(mem["api"]["cudaMalloc"]["calls"] == exp["mallocs"], "cudaMalloc calls")
+    check(mem["api"]["cudaFree"]["calls"] == exp["frees"], "cudaFree calls")
+    check(mem["live_bytes"] == exp["live_bytes"] and mem["peak_bytes"] == exp["peak_bytes"], "live/peak bytes %s" % mem)
+    seen = set(rec["integrity"]["paths_seen"])
+    for p in ("__cudaLaunchKernel", "__cudaLaunchKernel_ptsz", "cuLaunchKernel", "driver_entry_point", "cudaGraphLaunch"):
+        check(p in seen, "integrity paths_seen has %s" % p)
+
+
+# ── CUPTI durations vs simgpu's ground truth log, within the sketch bound ────────────────────
+def t_cupti_durations(tmp):
+    log = os.path.join(tmp, "cupti.log")
+    env = base_env(tmp)
+    env["SIMGPU_WORKLOAD"] = os.path.join(SOURCE, "examples", "workloads", "tiny.json")
+    env["SIMGPU_CUPTI_LOG"] = log
+    env["SIMTRAIN_RENDEZVOUS"] = tmp
+    r = run([os.path.join(BUILD, "bin", "simtrain"), "--steps", "40"], env)
+    check(r.returncode == 0, "simtrain exit 0 (%s)" % r.stderr[-300:])
+    recs = records(tmp)
+    check(len(recs) == 1, "one record")
+    if not recs:
+        return
+    truth = {}
+    for f in glob.glob(log + ".*"):
+        for line in open(f):
+            d = json.loads(line)
+            if d.get("kind") == "kernel":
+                truth.setdefault(d["name"], []).append(d["end"] - d["start"])
+    check(len(truth) >= 3, "ground truth has kernels")
+    ks = kernels_by_name(recs[0])
+    for name, durs in truth.items():
+        k = ks.get(name)
+        check(k is not None, "kernel %s in record" % name)
+        if not k:
+            continue
+        durs.sort()
+        check(k["gpu_count"] == len(durs), "%s: count %d vs truth %d" % (name, k["gpu_count"], len(durs)))
+        check(k["gpu_sum_ns"] == sum(durs), "%s: exact sum" % name)
+        check(k["sketch_max"] == durs[-1] and k["sketch_min"] == durs[0], "%s: exact min/max" % name)
+        for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+            rank = max(1, math.ceil(q * len(durs) - 1e-9))
+            exact = durs[rank - 1]
+            check(abs(k[key] - exact) <= exact * SKETCH_REL_ERR + 1, "%s: %s %.1f vs exact %d" % (name, key, k[key], exact))
+    steps = recs[0]["steps"]
+    check(recs[0]["header"]["steps_source"] == "nvtx", "steps from NVTX ProfilerStep ranges")
+    check(len(steps) == 40, "40 steps (got %d)" % len(steps))
+    if steps:
+        check(all(s["launches"] == 12 for s in steps), "12 launches per step")
+        check(sum(s["gpu_kernels"] for s in steps) + recs[0]["step_summary"]["unattributed_gpu_kernels"] == 40 * 12, "every GPU kernel attributed")
+
+
+# ── fail-open: no shm space, CUPTI absent / busy, disabled ──────────────────────────────────
+def t_fail_open(tmp):
+    exe = os.path.join(BUILD, "bin", "it-launch-paths")
+    plain = run([exe], base_env(tmp, preload=False))
+
+    def same(r, what):
+        check(r.returncode == plain.returncode, "%s: exit status unchanged (%d)" % (what, r.returncode))
+        check(r.stdout == plain.stdout, "%s: output unchanged" % what)
+
+    # record directory missing
+    env = base_env(os.path.join(tmp, "missing-dir"))
+    same(run([exe], env), "no shm dir")
+    # /dev/shm full: a 64 KiB tmpfs in a private mount namespace (no record possible), and a
+    # 1 MiB one (record created, tables cannot grow: drops counted, never SIGBUS)
+    if shutil.which("unshare") and run(["unshare", "-rm", "true"], dict(os.environ)).returncode == 0:
+        for size, expect_record in (("64k", False), ("1m", True)):
+            d = os.path.join(tmp, "tiny-" + size)
+            os.makedirs(d)
+            env = base_env(d)
+            script = 'mount -t tmpfs -o size=%s tmpfs "$0" && "$1"; rc=$?; cp "$0"/argus-* "$0.out" 2>/dev/null; exit $rc' % size
+            r = run(["unshare", "-rm", "sh", "-c", script, d, exe], env)
+            same(r, "tmpfs %s" % size)
+            got = glob.glob(d + ".out")
+            check(bool(got) == expect_record, "tmpfs %s: record present == %s" % (size, expect_record))
+            if got:
+                rr = subprocess.run([RECDUMP, got[0]], capture_output=True, text=True)
+                check(rr.returncode == 0, "tmpfs 1m record valid")
+                if rr.returncode == 0:
+                    rec = json.loads(rr.stdout)
+                    check(rec["integrity"]["drops"] != {}, "tmpfs 1m: drops counted (%s)" % rec["integrity"]["drops"])
+    else:
+        print("note: unshare -rm unavailable; full-tmpfs cases skipped")
+    # a file-size limit below the record size: no SIGXFSZ, no record
+    d = os.path.join(tmp, "fsize")
+    os.makedirs(d)
+    r = run(["sh", "-c", 'ulimit -f 1000 && exec "$0"', exe], base_env(d))
+    same(r, "RLIMIT_FSIZE")
+    check(not glob.glob(os.path.join(d, "argus-*")), "RLIMIT_FSIZE: no record")
+    # CUPTI absent
+    d = os.path.join(tmp, "nocupti")
+    os.makedirs(d)
+    env = base_env(d)
+    env["ARGUS_CUPTI_LIB"] = "/nonexistent/libcupti.so.13"
+    same(run([exe], env), "CUPTI absent")
+    recs = records(d)
+    check(len(recs) == 1 and recs[0]["integrity"]["cupti_state"] == "missing", "CUPTI absent recorded as missing")
+    if recs:
+        check(kernels_by_name(recs[0])["k_chevron"]["launches"] == {"__cudaLaunchKernel": 7}, "launches still counted without CUPTI")
+        check(kernels_by_name(recs[0])["k_chevron"]["gpu_count"] == 0, "no invented durations without CUPTI")
+    # CUPTI already subscribed by another profiler
+    d = os.path.join(tmp, "busy")
+    os.makedirs(d)
+    env = base_env(d)
+    env["SIMGPU_CUPTI_BUSY"] = "1"
+    same(run([exe], env), "CUPTI busy")
+    recs = records(d)
+    check(len(recs) == 1 and recs[0]["integrity"]["cupti_state"] == "busy", "CUPTI busy recorded")
+    # disabled
+    d = os.path.join(tmp, "off")
+    os.makedirs(d)
+    env = base_env(d)
+    env["ARGUS_DISABLE"] = "1"
+    same(run([exe], env), "ARGUS_DISABLE=1")
+    check(not glob.glob(os.path.join(d, "argus-*")), "disabled: no record")
+
+
+# ── fork / exec: a CUDA-using child gets its own record, a CPU-only child none ───────────────
+FORK_PY = r'''
+import ctypes, os, sys
+cudart = ctypes.CDLL("libcudart.so.13", mode=ctypes.RTLD_GLOBAL)
+glob_ = ctypes.CDLL(None)
+p = ctypes.c_void_p()
+assert glob_.cudaMalloc(ctypes.byref(p), ctypes.c_size_t(1024)) == 0
+pid = os.fork()
+if pid == 0:   # child using CUDA
+    q = ctypes.c_void_p()
+    glob_.cudaMalloc(ctypes.byref(q), ctypes.c_size_t(2048))
+    os._exit(0)
+os.waitpid(pid, 0)
+pid2 = os.fork()
+if pid2 == 0:  # child not using CUDA
+    os._exit(0)
+os.waitpid(pid2, 0)
+pid3 = os.fork()
+if pid3 == 0:  # exec'd child
+    os.execv(sys.argv[1], [sys.argv[1]])
+_, st = os.waitpid(pid3, 0)
+print("parent", os.getpid(), pid, pid2, pid3, st)
+'''
+
+
+def t_fork_exec(tmp):
+    exe = os.path.join(BUILD, "bin", "it-launch-paths")
+    r = run([sys.executable, "-c", FORK_PY, exe], base_env(tmp))
+    check(r.returncode == 0, "fork script ok (%s)" % r.stderr[-400:])
+    parts = r.stdout.split()
+    if len(parts) < 5:
+        return
+    parent, cuda_child, cpu_child, exec_child = (int(x) for x in parts[1:5])
+    recs = {rec["header"]["pid"]: rec for rec in records(tmp)}
+    check(parent in recs, "parent has a record")
+    check(cuda_child in recs, "CUDA-using forked child has its own record")
+    check(cpu_child not in recs, "CPU-only forked child has no record")
+    check(exec_child in recs, "exec'd child observed")
+    if cuda_child in recs:
+        c = recs[cuda_child]
+        check(c["integrity"]["fork_child"] == 1, "child flagged fork_child")
+        check(c["memory"]["api"].get("cudaMalloc", {}).get("calls") == 1, "child counts only its own malloc")
+    if parent in recs:
+        check(recs[parent]["memory"]["api"]["cudaMalloc"]["calls"] == 1, "parent not polluted by the child")
+    if exec_child in recs:
+        check(kernels_by_name(recs[exec_child]).get("k_chevron", {}).get("launches") == {"__cudaLaunchKernel": 7}, "exec'd child counted")
+
+
+# ── 8 ranks: collective counts, bytes, sequence numbers agree on all ranks ───────────────────
+def t_nccl_ranks(tmp):
+    wl = os.path.join(SOURCE, "examples", "workloads", "ddp8.json")
+    procs = []
+    for rank in range(8):
+        env = base_env(tmp)
+        env.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "8", "SIMGPU_WORKLOAD": wl,
+                    "SIMTRAIN_RENDEZVOUS": tmp})
+        procs.append(subprocess.Popen([os.path.join(BUILD, "bin", "simtrain"), "--steps", "6"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    for p in procs:
+        p.communicate(timeout=100)
+        check(p.returncode == 0, "rank exit 0")
+    recs = records(tmp)
+    check(len(recs) == 8, "8 records (got %d)" % len(recs))
+    if len(recs) != 8:
+        return
+    ranks = sorted(r["header"]["rank"] for r in recs)
+    check(ranks == list(range(8)), "ranks 0..7 (%s)" % ranks)
+    ref = None
+    for rec in recs:
+        check(len(rec["comms"]) >= 1, "rank has a communicator")
+        c = rec["comms"][0]
+        check(c["nranks"] == 8, "nranks 8")
+        check(c["seq_enqueued"] > 0 and c["seq_completed"] == c["seq_enqueued"], "all enqueued collectives completed (%d/%d)" % (c["seq_completed"], c["seq_enqueued"]))
+        sig = (c["id_hash"], c["seq_enqueued"], c["bytes_total"],
+               sorted((x["op"], x["dtype"], x["size_class"], x["count"], x["bytes"], x["timed_count"]) for x in rec["collectives"]))
+        if ref is None:
+            ref = sig
+        check(sig == ref, "rank %d collectives agree with rank 0" % rec["header"]["rank"])
+
+
+# ── steps: marker API + counters; window mode ───────────────────────────────────────────────
+STEPS_PY = r'''
+import ctypes, time
+lib = ctypes.CDLL(None)
+for i in range(6):
+    lib.argus_step_begin(ctypes.c_int64(100 + i))
+    lib.argus_step_counter(b"torch.reserved_bytes", ctypes.c_int64(1000 * i))
+    time.sleep(0.002)
+    lib.argus_step_end()
+print(lib.argus_active())
+'''
+
+
+def t_steps(tmp):
+    r = run([sys.executable, "-c", STEPS_PY], base_env(tmp))
+    check(r.returncode == 0 and r.stdout.strip() == "1", "step script ran, argus active")
+    recs = records(tmp)
+    check(len(recs) == 1, "a process that only marks steps has a record")
+    if recs:
+        st = recs[0]["steps"]
+        check([s["index"] for s in st] == list(range(100, 106)), "step indices")
+        check([s["counters"].get("torch.reserved_bytes") for s in st] == [1000 * i for i in range(6)], "per-step counters")
+        check(all(s["host_end_ns"] > s["host_start_ns"] for s in st), "closed steps")
+        check(recs[0]["header"]["steps_source"] == "marker", "source marker")
+    d = os.path.join(tmp, "win")
+    os.makedirs(d)
+    env = base_env(d)
+    env["ARGUS_STEPS_FROM"] = "window:0.2"
+    r = run([sys.executable, "-c", "import ctypes,time; ctypes.CDLL(None).argus_active(); time.sleep(1.1)"], env)
+    recs = records(d)
+    check(len(recs) == 1 and recs[0]["header"]["steps_source"] == "window", "window steps")
+    if recs:
+        n = len(recs[0]["steps"])
+        check(4 <= n <= 7, "about 5 windows of 0.2 s in 1.1 s (got %d)" % n)
+    # A CPU-only process (no CUDA, no marks) creates no record.
+    d = os.path.join(tmp, "cpu")
+    os.makedirs(d)
+    run([sys.executable, "-c", "print(1)"], base_env(d))
+    check(not glob.glob(os.path.join(d, "argus-*")), "CPU-only process: no record")
+
+
+TESTS = {"launch_paths": t_launch_paths, "cupti_durations": t_cupti_durations, "fail_open": t_fail_open,
+         "fork_exec": t_fork_exec, "nccl_ranks": t_nccl_ranks, "steps": t_steps}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        print("usage: run_tests.py {%s}" % "|".join(TESTS), file=sys.stderr)
+        sys.exit(2)
+    tmp = tempfile.mkdtemp(prefix="argus-it-")
+    try:
+        TESTS[sys.argv[1]](tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        sys.exit(1)
+    print("ok")

@@ -1,0 +1,99 @@
+// A minimal CUPTI client loaded the way real tools are (CUDA_INJECTION64_PATH ->
+// InitializeInjection). It enables kernel/memcpy/memset/runtime activity, checks that a
+// second subscriber is refused, and at exit writes every record it received to
+// $PROBE_OUT.<pid> (one JSON object per line) so tests can compare it with SIMGPU_CUPTI_LOG.
+#include <cupti.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+std::mutex g_mu;
+std::vector<std::string> g_lines;
+int g_buffers = 0;
+bool g_async_thread_seen = false;
+pid_t g_main_tid = 0;
+
+void CUPTIAPI on_request(uint8_t** buf, size_t* size, size_t* max) {
+  *size = 64 * 1024;  // small on purpose: exercises buffer completion from CUPTI's thread
+  *buf = static_cast<uint8_t*>(aligned_alloc(8, *size));
+  *max = 0;
+}
+
+void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buf, size_t, size_t valid) {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_buffers++;
+  if (gettid() != g_main_tid) g_async_thread_seen = true;
+  CUpti_Activity* r = nullptr;
+  char line[1024];
+  while (cuptiActivityGetNextRecord(buf, valid, &r) == CUPTI_SUCCESS) {
+    if (r->kind == CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL) {
+      auto* k = reinterpret_cast<CUpti_ActivityKernel10*>(r);
+      snprintf(line, sizeof line, "{\"kind\":\"kernel\",\"start\":%llu,\"end\":%llu,\"corr\":%u,\"stream\":%u,\"device\":%u,\"name_len\":%zu}",
+               (unsigned long long)k->start, (unsigned long long)k->end, k->correlationId, k->streamId, k->deviceId,
+               std::string(k->name ? k->name : "").size());
+    } else if (r->kind == CUPTI_ACTIVITY_KIND_MEMCPY) {
+      auto* m = reinterpret_cast<CUpti_ActivityMemcpy6*>(r);
+      snprintf(line, sizeof line, "{\"kind\":\"memcpy\",\"start\":%llu,\"end\":%llu,\"corr\":%u,\"stream\":%u,\"bytes\":%llu,\"copy_kind\":%u}",
+               (unsigned long long)m->start, (unsigned long long)m->end, m->correlationId, m->streamId,
+               (unsigned long long)m->bytes, m->copyKind);
+    } else if (r->kind == CUPTI_ACTIVITY_KIND_MEMSET) {
+      auto* m = reinterpret_cast<CUpti_ActivityMemset4*>(r);
+      snprintf(line, sizeof line, "{\"kind\":\"memset\",\"start\":%llu,\"end\":%llu,\"corr\":%u,\"stream\":%u,\"bytes\":%llu}",
+               (unsigned long long)m->start, (unsigned long long)m->end, m->correlationId, m->streamId,
+               (unsigned long long)m->bytes);
+    } else if (r->kind == CUPTI_ACTIVITY_KIND_RUNTIME || r->kind == CUPTI_ACTIVITY_KIND_DRIVER) {
+      auto* a = reinterpret_cast<CUpti_ActivityAPI*>(r);
+      snprintf(line, sizeof line, "{\"kind\":\"%s\",\"cbid\":%u,\"start\":%llu,\"end\":%llu,\"corr\":%u}",
+               r->kind == CUPTI_ACTIVITY_KIND_RUNTIME ? "runtime" : "driver", a->cbid, (unsigned long long)a->start,
+               (unsigned long long)a->end, a->correlationId);
+    } else {
+      continue;
+    }
+    g_lines.push_back(line);
+  }
+  free(buf);
+}
+
+int g_callbacks = 0;
+void CUPTIAPI on_callback(void*, CUpti_CallbackDomain, CUpti_CallbackId, const void*) { g_callbacks++; }
+
+void at_exit() {
+  cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+  const char* out = getenv("PROBE_OUT");
+  if (!out) return;
+  std::string path = std::string(out) + "." + std::to_string(getpid());
+  FILE* f = fopen(path.c_str(), "w");
+  if (!f) return;
+  size_t dropped = 0;
+  cuptiActivityGetNumDroppedRecords(nullptr, 0, &dropped);
+  std::lock_guard<std::mutex> g(g_mu);
+  for (auto& l : g_lines) fprintf(f, "%s\n", l.c_str());
+  fprintf(f, "{\"kind\":\"summary\",\"buffers\":%d,\"dropped\":%zu,\"async\":%s,\"callbacks\":%d}\n", g_buffers, dropped,
+          g_async_thread_seen ? "true" : "false", g_callbacks);
+  fclose(f);
+}
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) {
+  g_main_tid = gettid();
+  if (cuptiActivityRegisterCallbacks(on_request, on_complete) != CUPTI_SUCCESS) return 0;
+  cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
+  cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMCPY);
+  cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMSET);
+  cuptiActivityEnable(CUPTI_ACTIVITY_KIND_RUNTIME);
+  cuptiActivityEnable(CUPTI_ACTIVITY_KIND_DRIVER);
+  CUpti_SubscriberHandle a, b;
+  if (cuptiSubscribe(&a, on_callback, nullptr) == CUPTI_SUCCESS) {
+    cuptiEnableDomain(1, a, CUPTI_CB_DOMAIN_RUNTIME_API);
+    // Only one subscriber at a time, like the real CUPTI.
+    if (cuptiSubscribe(&b, on_callback, nullptr) != CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED)
+      fprintf(stderr, "cupti_probe: second cuptiSubscribe was not refused\n");
+  }
+  atexit(at_exit);
+  return 1;
+}
