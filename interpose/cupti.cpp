@@ -31,6 +31,7 @@ struct Api {
   decltype(&cuptiSubscribe) subscribe;
   decltype(&cuptiUnsubscribe) unsubscribe;
   decltype(&cuptiGetVersion) version;
+  decltype(&cuptiActivityFlushPeriod) flush_period;
 };
 Api g_api{};
 void* g_lib = nullptr;
@@ -38,6 +39,7 @@ std::atomic<int> g_phase{0};  // 0 not started, 1 starting, 2 on, 3 unavailable
 int64_t g_offset = 0;         // cupti ts − realtime
 std::mutex g_process_mu;      // one buffer at a time; never held across a CUPTI call that can call back
 std::atomic<bool> g_flushing{false};
+bool g_periodic = false;  // CUPTI delivers periodically; we flush only at exit
 
 constexpr size_t kBufBytes = 2u << 20;
 constexpr int kBufs = 16;  // 32 MiB of address space, pages touched only when used
@@ -78,7 +80,7 @@ int32_t row_for_name(const char* name) {
   uint64_t v;
   if (g_name_rows.find(uint64_t(name), &v)) return int32_t(v);
   int32_t k = g_rec.kernel(name, rec::kKernelNameFromCupti);
-  if (k >= 0) g_name_rows.insert(uint64_t(name), uint64_t(k));
+  g_name_rows.insert(uint64_t(name), uint64_t(uint32_t(k)));  // -1 cached too
   return k;
 }
 
@@ -121,6 +123,8 @@ void process(uint8_t* buffer, size_t valid) {
 
 void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t* buffer, size_t size, size_t valid) {
   (void)size;
+  (void)ctx;
+  (void)stream;
   ++t_tls.depth;
   if (g_state.load(std::memory_order_acquire) == kOn && buffer && valid > 0) {
     uint64_t c0 = cpu_ns(), w0 = mono_ns();
@@ -128,9 +132,8 @@ void CUPTIAPI buffer_completed(CUcontext ctx, uint32_t stream, uint8_t* buffer, 
       std::lock_guard<std::mutex> lk(g_process_mu);
       process(buffer, valid);
     }
-    size_t dropped = 0;
-    if (g_api.dropped && g_api.dropped(ctx, stream, &dropped) == CUPTI_SUCCESS && dropped)
-      g_rec.drop(rec::kDropCuptiRecords, dropped);
+    // (CUPTI's dropped-record count is read by cupti_flush, outside this callback: CUPTI may
+    // hold its own lock while calling us.)
     rec::Integrity& in = g_rec.integrity();
     g_rec.add(in.cupti_processing_ns, mono_ns() - w0);
     g_rec.add(in.own_cpu_ns, cpu_ns() - c0);
@@ -197,6 +200,7 @@ void cupti_start() noexcept {
   sym(g_api.subscribe, "cuptiSubscribe");
   sym(g_api.unsubscribe, "cuptiUnsubscribe");
   sym(g_api.version, "cuptiGetVersion");
+  sym(g_api.flush_period, "cuptiActivityFlushPeriod");
   uint32_t ver = 0;
   if (g_api.version && g_api.version(&ver) == CUPTI_SUCCESS) g_rec.integrity().cupti_version = ver;
   // Another profiler (nsys, a PyTorch profiler session) owns CUPTI?  Probe with a subscriber
@@ -238,6 +242,9 @@ void cupti_start() noexcept {
   }
   g_api.enable(CUPTI_ACTIVITY_KIND_MEMCPY);  // optional kinds: failures only lose those
   g_api.enable(CUPTI_ACTIVITY_KIND_MEMSET);
+  // Let CUPTI's own thread deliver partially filled buffers every second, so that the record
+  // stays current (hang analysis) without us calling FlushAll while the app runs.
+  g_periodic = g_api.flush_period && g_api.flush_period(1000) == CUPTI_SUCCESS;
   set_state(rec::kCuptiOk, 0);
   g_phase.store(2, std::memory_order_release);
   --t_tls.depth;
@@ -245,9 +252,15 @@ void cupti_start() noexcept {
 
 void cupti_flush(bool forced) noexcept {
   if (!cupti_active()) return;
+  if (!forced && g_periodic) return;
   if (g_flushing.exchange(true)) return;  // someone else is flushing; never wait for it
   ++t_tls.depth;
   g_api.flush_all(forced ? CUPTI_ACTIVITY_FLAG_FLUSH_FORCED : 0);
+  size_t dropped = 0;
+  if (g_api.dropped && g_api.dropped(nullptr, 0, &dropped) == CUPTI_SUCCESS) {
+    uint64_t& d = g_rec.integrity().drops[rec::kDropCuptiRecords];  // CUPTI's count is cumulative
+    if (dropped > __atomic_load_n(&d, __ATOMIC_RELAXED)) __atomic_store_n(&d, uint64_t(dropped), __ATOMIC_RELAXED);
+  }
   --t_tls.depth;
   g_flushing.store(false);
 }

@@ -140,18 +140,40 @@ void unmap_record(const void* r) {
 // ── header ─────────────────────────────────────────────────────────────────────────────────
 bool Recorder::reserve(const void* p, size_t len) noexcept {
   if (fd_ < 0) return true;
+  // After the first ENOSPC stop asking (a full tmpfs rarely frees up; no syscall storms).
+  if (__atomic_load_n(&r_->integrity.reserve_failures, __ATOMIC_RELAXED) > 0) {
+    xadd(r_->integrity.reserve_failures, uint64_t{1});
+    return false;
+  }
   size_t off = size_t(static_cast<const char*>(p) - reinterpret_cast<const char*>(r_));
   size_t a = off & ~size_t(4095), b = (off + len + 4095) & ~size_t(4095);
   if (b > sizeof(Record)) b = sizeof(Record);
+  if (backed(p, len)) return true;
   int e = posix_fallocate(fd_, off_t(a), off_t(b - a));
-  if (e == 0 || e == EOPNOTSUPP || e == EINVAL) return true;
+  if (e == 0 || e == EOPNOTSUPP || e == EINVAL) {
+    for (size_t pg = a / 4096; pg < b / 4096; ++pg)
+      __atomic_fetch_or(&backed_pages_[pg / 64], uint64_t{1} << (pg % 64), __ATOMIC_RELEASE);
+    return true;
+  }
   xadd(r_->integrity.reserve_failures, uint64_t{1});
   return false;
+}
+
+bool Recorder::backed(const void* p, size_t len) const noexcept {
+  if (fd_ < 0) return true;
+  size_t off = size_t(static_cast<const char*>(p) - reinterpret_cast<const char*>(r_));
+  for (size_t pg = off / 4096; pg <= (off + len - 1) / 4096; ++pg)
+    if (!(__atomic_load_n(&backed_pages_[pg / 64], __ATOMIC_ACQUIRE) & (uint64_t{1} << (pg % 64)))) return false;
+  return true;
 }
 
 void Recorder::attach(rec::Record* r, int fd) noexcept {
   r_ = r;
   fd_ = fd;
+  for (auto& w : backed_pages_) __atomic_store_n(&w, uint64_t{0}, __ATOMIC_RELAXED);
+  // create_record reserved the fixed sections (header … comms).
+  for (size_t pg = 0; pg < (offsetof(Record, collectives) + 4095) / 4096 && pg < kPages; ++pg)
+    backed_pages_[pg / 64] |= uint64_t{1} << (pg % 64);
   step_lock_.clear(std::memory_order_release);  // (a fork child may inherit it held)
   pending_mask_ = 0;
   last_index_ = -1;
@@ -240,7 +262,7 @@ int32_t Recorder::kernel(std::string_view name, uint32_t flags) noexcept {
   for (uint32_t i = 0; i < kMaxKernels; ++i) {
     uint32_t idx = uint32_t((h + i) % kMaxKernels);
     KernelRow& row = r_->kernels[idx];
-    uint32_t s = ld_acq(row.state);
+    uint32_t s = backed(&row, sizeof row) ? ld_acq(row.state) : uint32_t(kRowEmpty);
     if (s == kRowEmpty) {
       uint32_t expect = kRowEmpty;
       if (reserve(&row, sizeof row) &&
@@ -255,7 +277,8 @@ int32_t Recorder::kernel(std::string_view name, uint32_t flags) noexcept {
         st_rel(row.state, uint32_t(kRowReady));
         return int32_t(idx);
       }
-      s = ld_acq(row.state);  // lost the race (or no space): re-read with acquire
+      if (!backed(&row, sizeof row)) continue;  // no space for this row: never touch it
+      s = ld_acq(row.state);  // lost the race: re-read with acquire
     }
     if (s == kRowClaiming && !wait_ready(row.state)) continue;  // writer stuck: keep probing
     if (row.name_hash != h) continue;
@@ -267,6 +290,15 @@ int32_t Recorder::kernel(std::string_view name, uint32_t flags) noexcept {
   }
   drop(kDropKernelTable);
   return -1;
+}
+
+uint64_t Recorder::kernel_launches_total() const noexcept {
+  // Step launch counts come from the per-path totals (no extra atomic on the hot path).
+  uint64_t n = 0;
+  for (uint32_t p = 0; p < kLaunchPaths; ++p)
+    if (p != kPathDriverEntryPoint && p != kPathCudaGraphLaunch && p != kPathCuGraphLaunch)
+      n += ld(r_->launch.launches[p]);
+  return n;
 }
 
 void Recorder::launch_flag(int32_t k, uint32_t path) noexcept {
@@ -318,7 +350,7 @@ rec::WindowRow* Recorder::window_for(uint64_t ordinal, uint64_t t) noexcept {
   uint32_t ws = r_->header.window_steps ? r_->header.window_steps : kDefaultWindowSteps;
   uint64_t w = ordinal / ws;
   WindowRow& row = r_->windows[w % kMaxWindows];
-  uint64_t seq = ld(row.seq);
+  uint64_t seq = backed(&row, sizeof row) ? ld(row.seq) : 0;
   if (seq != 0 && ld(row.window) == w) return &row;
   if (seq != 0 && ld(row.window) > w) return nullptr;  // a late record for an overwritten window
   if (seq != 0) drop(kDropWindowsOverwritten);
@@ -472,7 +504,7 @@ uint64_t Recorder::collective_enqueue(const CollCall& call, int32_t* row_out) no
   for (uint32_t i = 0; i < kMaxCollectives; ++i) {
     uint32_t idx = uint32_t((h + i) % kMaxCollectives);
     CollectiveRow& r = r_->collectives[idx];
-    uint32_t s = ld_acq(r.state);
+    uint32_t s = backed(&r, sizeof r) ? ld_acq(r.state) : uint32_t(kRowEmpty);
     if (s == kRowEmpty) {
       uint32_t expect = kRowEmpty;
       if (reserve(&r, sizeof r) &&
@@ -486,6 +518,7 @@ uint64_t Recorder::collective_enqueue(const CollCall& call, int32_t* row_out) no
         st_rel(r.state, uint32_t(kRowReady));
         s = kRowReady;
       } else {
+        if (!backed(&r, sizeof r)) continue;
         s = ld_acq(r.state);
       }
     }
@@ -566,7 +599,7 @@ void Recorder::close_step_locked(uint64_t now, bool implicit) noexcept {
   seq_begin(s.seq);
   st(s.host_end_ns, now > start ? now : start + 1);  // end is never 0 once closed
   if (implicit) st(s.flags, ld(s.flags) | 1u);
-  st(s.launches, launches_total_.load(std::memory_order_relaxed) - base_.launches);
+  st(s.launches, kernel_launches_total() - base_.launches);
   st(s.graph_launches, graph_total_.load(std::memory_order_relaxed) - base_.graphs);
   st(s.collectives, coll_total_.load(std::memory_order_relaxed) - base_.colls);
   st(s.mallocs, mallocs_total_.load(std::memory_order_relaxed) - base_.mallocs);
@@ -589,7 +622,7 @@ void Recorder::step_begin(int64_t index, uint32_t source, uint64_t now) noexcept
   uint64_t o = ld(r_->step_summary.steps_begun);
   StepRow& s = r_->steps[o % kStepRing];
   StepSummary& sum = r_->step_summary;
-  if (ld(s.seq) == 0 && !reserve(&s, sizeof s)) { unlock_steps(); return; }
+  if (!reserve(&s, sizeof s)) { unlock_steps(); return; }
   if (ld(s.seq) != 0) {  // evict the step that lived here (ordinal o - kStepRing)
     xadd(sum.evicted, uint64_t{1});
     uint64_t e = ld(s.host_end_ns), b = ld(s.host_start_ns);
@@ -612,7 +645,7 @@ void Recorder::step_begin(int64_t index, uint32_t source, uint64_t now) noexcept
     if (pending_mask_ & (1u << i)) st(s.counters[i], pending_counters_[i]);
   pending_mask_ = 0;
   seq_end(s.seq);
-  base_ = Base{launches_total_.load(std::memory_order_relaxed), graph_total_.load(std::memory_order_relaxed),
+  base_ = Base{kernel_launches_total(), graph_total_.load(std::memory_order_relaxed),
                coll_total_.load(std::memory_order_relaxed), mallocs_total_.load(std::memory_order_relaxed),
                frees_total_.load(std::memory_order_relaxed), alloc_bytes_total_.load(std::memory_order_relaxed),
                alloc_fail_total_.load(std::memory_order_relaxed)};

@@ -93,7 +93,6 @@ class Recorder {
   void launch(int32_t k, uint32_t path) noexcept {
     if (k >= 0) __atomic_fetch_add(&r_->kernels[k].launches[path], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
-    launches_total_.fetch_add(1, std::memory_order_relaxed);
   }
   // A flag path (kPathDriverEntryPoint): counted per kernel and per path, not in step totals.
   void launch_flag(int32_t k, uint32_t path) noexcept;
@@ -169,6 +168,12 @@ class Recorder {
   void window_add(uint64_t ordinal, uint64_t t_end, int32_t k, uint64_t dur, bool collective) noexcept;
 
   bool reserve(const void* p, size_t len) noexcept;  // backs [p, p+len) in the file
+  // True if [p, p+len) is backed (reserved by us, or fd < 0).  Rows on unbacked pages are
+  // empty by construction and must not even be READ: on a full tmpfs a read fault on a hole
+  // of a shared mapping is a SIGBUS too.
+  bool backed(const void* p, size_t len) const noexcept;
+  static constexpr size_t kPages = (sizeof(rec::Record) + 4095) / 4096;
+  uint64_t backed_pages_[(kPages + 63) / 64] = {};  // process-local; bit = page reserved
 
   rec::Record* r_ = nullptr;
   int fd_ = -1;
@@ -176,7 +181,8 @@ class Recorder {
   std::atomic<int64_t> open_ordinal_{-1};
   int64_t last_index_ = -1;  // under step lock
   // Process-local running totals; a step stores (total at end − total at begin).
-  std::atomic<uint64_t> launches_total_{0}, graph_total_{0}, coll_total_{0}, mallocs_total_{0},
+  uint64_t kernel_launches_total() const noexcept;  // sum of LaunchStats over kernel paths
+  std::atomic<uint64_t> graph_total_{0}, coll_total_{0}, mallocs_total_{0},
       frees_total_{0}, alloc_bytes_total_{0}, alloc_fail_total_{0};
   struct Base { uint64_t launches, graphs, colls, mallocs, frees, alloc_bytes, alloc_fail; };
   Base base_{};  // under step lock

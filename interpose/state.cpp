@@ -119,10 +119,41 @@ void refresh_integrity() {
   __atomic_fetch_or(&r->integrity.paths_resolved, resolved, __ATOMIC_RELAXED);
 }
 
+// The final CUPTI flush runs in a thread of its own and is waited for at most 3 s: a CUPTI
+// that never returns from FlushAll (seen with simgpu's libcupti) must not hang the
+// application's exit.  A timeout is recorded in init_errors.
+std::atomic<int> g_final_flush_done{0};
+void* final_flush_main(void*) {
+  t_tls.depth = 1;
+  cupti_flush(true);
+  g_final_flush_done.store(1, std::memory_order_release);
+  return nullptr;
+}
+void final_flush_bounded() {
+  if (!cupti_active()) return;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  bool started = pthread_create(&t, &attr, final_flush_main, nullptr) == 0;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (!started) { cupti_flush(true); return; }
+  for (int i = 0; i < 3000 && !g_final_flush_done.load(std::memory_order_acquire); ++i) {
+    timespec ts{0, 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  if (!g_final_flush_done.load(std::memory_order_acquire))
+    g_rec.set_bits(g_rec.integrity().init_errors, rec::kErrCuptiFlushTimeout);
+}
+
 void on_exit_handler() {
   if (g_state.load(std::memory_order_acquire) != kOn || g_exiting.exchange(true)) return;
   ++t_tls.depth;
-  cupti_flush(true);
+  final_flush_bounded();
   refresh_integrity();
   g_rec.finish(rec::kStateExited);
   --t_tls.depth;
@@ -270,7 +301,8 @@ int32_t kernel_for(const void* handle, int kind) noexcept {
     if (g_unknown_row < 0) g_unknown_row = g_rec.kernel("<unknown>", rec::kKernelNameUnknown);
     k = g_unknown_row;
   }
-  if (k >= 0 && !g_func_rows.insert(uint64_t(handle), uint64_t(k))) g_rec.drop(rec::kDropFuncMap);
+  // Cached even when -1 (table full): no slow path per launch for a kernel we cannot store.
+  if (!g_func_rows.insert(uint64_t(handle), uint64_t(uint32_t(k)))) g_rec.drop(rec::kDropFuncMap);
   return k;
 }
 

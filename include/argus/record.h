@@ -18,6 +18,9 @@
 //     in <dir> instead.  A collector must honour ARGUS_SHM_DIR as well as /dev/shm.
 //   * Segments survive the process; the collector copies validated records to
 //     RUN_DIR/ranks/ and unlinks them.
+//   * READING A LIVE SEGMENT: use read()/pread() (holes read as zeros), not mmap.  The
+//     writer backs pages lazily; on a full tmpfs a read *fault* on a hole of a shared mapping
+//     is a SIGBUS in the reader.  (Records copied to RUN_DIR/ranks/ can be mmap'ed freely.)
 //   * Size: sizeof(Record) ≈ 55 MiB (each argus::Sketch is 19 KB), but only touched pages
 //     exist: a typical rank uses a few MiB.  Copy sparsely (SEEK_DATA/SEEK_HOLE, or
 //     `cp --sparse=always`) or compress; never read it into memory just to copy it.
@@ -284,6 +287,8 @@ enum InitError : uint64_t {
   kErrNvtxInit = 1u << 3,
   kErrCuptiLoad = 1u << 4,
   kErrFlushThread = 1u << 5,
+  kErrCuptiFlushTimeout = 1u << 6,  // the exit-time CUPTI flush did not return within 3 s:
+                                    // the last activity records may be missing
 };
 
 // ── string table (append-only, rule d) ──────────────────────────────────────────────────────
