@@ -76,6 +76,7 @@ void add_record_versions(nlohmann::json& software, const std::vector<CollectedPr
 // Building blocks, exposed for tests.
 std::string segment_prefix(uid_t uid, const std::string& run_id);  // "argus-<uid>-<run_id>-"
 bool process_alive(int64_t pid);  // exists and is not a zombie
+int64_t process_start_ns(int64_t pid);  // CLOCK_REALTIME start of a live process, -1 unknown
 nlohmann::json to_json(const CollectedProcess& p);  // one object of run_meta "processes"
 
 }  // namespace argus::run

@@ -313,6 +313,16 @@ int main(int argc, char** argv) {
     if (!p.error.empty()) std::cerr << "argus-run: /dev/shm/" << p.segment << ": " << p.error << "\n";
   }
 
+  // Records other runs left behind (their launcher died): say where they are, once.
+  {
+    int stale = 0;
+    for (auto& s : list_segments())
+      if (!s.alive && s.run_id != run_id) ++stale;
+    if (stale)
+      std::cerr << "argus-run: " << stale << " record(s) of earlier runs whose launcher died are still in "
+                << "shared memory; `argus report --collect RUN_DIR` (or `argus doctor`) collects them\n";
+  }
+
   int exit_code = 0;
   json exit_info;
   if (WIFEXITED(child_status)) {

@@ -108,6 +108,28 @@ bool process_alive(int64_t pid) {
   return state != 'Z' && state != 'X';
 }
 
+int64_t process_start_ns(int64_t pid) {
+  // /proc/<pid>/stat field 22 is the start time in clock ticks after boot; /proc/stat btime
+  // is the boot time in seconds since the epoch.
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return -1;
+  auto rp = line.rfind(')');
+  if (rp == std::string::npos) return -1;
+  std::istringstream rest(line.substr(rp + 2));
+  std::string field;
+  unsigned long long ticks = 0;
+  for (int i = 3; i <= 22 && rest >> field; ++i)
+    if (i == 22) ticks = std::stoull(field);
+  std::ifstream ps("/proc/stat");
+  long long btime = -1;
+  while (std::getline(ps, line))
+    if (line.rfind("btime ", 0) == 0) btime = std::atoll(line.c_str() + 6);
+  long hz = sysconf(_SC_CLK_TCK);
+  if (btime < 0 || hz <= 0 || ticks == 0) return -1;
+  return btime * 1000000000LL + static_cast<int64_t>(ticks) * (1000000000LL / hz);
+}
+
 json to_json(const CollectedProcess& p) {
   json j = {{"host", p.host}, {"pid", p.pid}, {"rank", p.rank}, {"local_rank", p.local_rank},
             {"world_size", p.world_size}, {"state", p.state}, {"steps", p.steps},
@@ -141,7 +163,7 @@ std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const Collect
     p.pid = std::stoll(rest.substr(dash + 1));
     if (!opt.host.empty() && p.host != opt.host) continue;
     if (auto it = opt.reaped.find(p.pid); it != opt.reaped.end()) p.wait_status = it->second;
-    const bool alive = p.wait_status < 0 && process_alive(p.pid);
+    bool alive = p.wait_status < 0 && process_alive(p.pid);
 
     std::string why;
     int fd = open_segment(seg.path, &why);
@@ -158,6 +180,12 @@ std::vector<CollectedProcess> collect_run(const fs::path& run_dir, const Collect
       }
       out.push_back(p);
       continue;
+    }
+    // A record is created after its process started; a process with its pid that started
+    // later (beyond clock granularity and boot-time rounding) is another one: pid reuse.
+    if (alive && info->start_ns > 0) {
+      int64_t started = process_start_ns(p.pid);
+      if (started > 0 && started > static_cast<int64_t>(info->start_ns) + 2000000000LL) alive = false;
     }
     p.rank = info->rank;
     p.local_rank = info->local_rank;

@@ -17,4 +17,19 @@ set -e
 set +e; PATH=/usr/bin:/bin "$ARGUS_RUN_BIN" --out "$WORK/r8" -- sh -c 'exit 5' 2>"$WORK/e8"; rc=$?; set -e
 [ $rc = 5 ] || fail "status with report step: $rc"
 if [ ! -x "$BUILD_DIR/bin/argus" ]; then grep -q "argus\` not found" "$WORK/e8" || fail "missing argus not reported"; fi
+# `argus report RUN_DIR` runs after collection (a stand-in `argus` on PATH when the real
+# one is not built next to argus-run); its failure does not change the status.
+if [ ! -x "$BUILD_DIR/bin/argus" ]; then
+  mkdir -p "$WORK/fakebin"
+  cat >"$WORK/fakebin/argus" <<'SH'
+#!/bin/sh
+echo "$@" >"$2/report-called"; [ -f "$2/run_meta.json" ] && grep -q '"status": "finished"' "$2/run_meta.json" && echo ok >>"$2/report-called"
+exit 4
+SH
+  chmod +x "$WORK/fakebin/argus"
+  set +e; PATH="$WORK/fakebin:$PATH" "$ARGUS_RUN_BIN" --out "$WORK/r9" -- sh -c 'exit 6' 2>"$WORK/e9"; rc=$?; set -e
+  [ $rc = 6 ] || fail "status with a failing report: $rc"
+  [ "$(cat "$WORK/r9/report-called")" = "$(printf 'report %s\nok' "$WORK/r9")" ] || fail "argus report not called after completion: $(cat "$WORK/r9/report-called" 2>&1)"
+  grep -q "failed (status 4)" "$WORK/e9" || fail "report failure not said"
+fi
 echo PASS

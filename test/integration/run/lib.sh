@@ -35,3 +35,21 @@ need_simgpu() {
   [ -x "$BUILD_DIR/bin/simtrain" ] || skip "simtrain is not built yet (branch simgpu)"
   [ -x "$SRC_DIR/scripts/with-simgpu" ] || skip "scripts/with-simgpu does not exist yet (branch simgpu)"
 }
+# simtrain_launcher FILE FIRST_RANK COUNT WORLD: writes a torchrun-like launcher script that
+# starts ranks FIRST_RANK..FIRST_RANK+COUNT-1 of a WORLD-rank simtrain job; when one fails, it
+# terminates the others and returns the first failure's status. Ranks start with SIGINT at its
+# default (bash would start background jobs with SIGINT ignored; torchrun/mpirun do not).
+simtrain_launcher() {
+  cat >"$1" <<SH
+#!/bin/bash
+pids=()
+for ((r = $2; r < $2 + $3; r++)); do RANK=\$r LOCAL_RANK=\$((r - $2)) WORLD_SIZE=$4 env --default-signal=INT,QUIT simtrain & pids+=(\$!); done
+rc=0
+for _ in "\${pids[@]}"; do
+  wait -n; s=\$?
+  if [ \$s != 0 ] && [ \$rc = 0 ]; then rc=\$s; kill -TERM "\${pids[@]}" 2>/dev/null; fi
+done
+exit \$rc
+SH
+  chmod +x "$1"
+}

@@ -3,6 +3,7 @@
 # and is identical on two runs of the same job except times and ids.
 . "$(dirname "$0")/lib.sh"
 cd "$WORK"
+mkdir -p rdv1 rdv2
 export NCCL_DEBUG=INFO OMP_NUM_THREADS=3 TORCH_HUB_TOKEN=s3cr3t-hub-value NCCL_IB_SECRET_KEY=s3cr3t-nccl-value
 export MY_PRIVATE_THING=s3cr3t-plain-value DATABASE_URL=postgres://u:s3cr3t-pw@db/x
 export CUDA_CACHE_PATH=https://user:s3cr3t-url-pass@example.com/x
@@ -38,6 +39,25 @@ PYEOF
 normalise "$a/run_meta.json" >na; normalise "$b/run_meta.json" >nb
 diff na nb >&2 || fail "run_meta.json differs between two runs beyond times and ids"
 [ "$(q "$a/run_meta.json" "d['run_id']")" != "$(q "$b/run_meta.json" "d['run_id']")" ] || fail "run ids should differ"
+
+# The same with a real job (4 simtrain ranks on simgpu recorded by libargus): processes,
+# steps, states and versions agree too.
+if [ -f "$BUILD_DIR/lib/libargus.so" ] && [ -x "$BUILD_DIR/bin/simtrain" ] && [ -x "$SRC_DIR/scripts/with-simgpu" ]; then
+  cat >w.json <<'JSON'
+{"world_size": 4, "steps": 5, "seed": 2, "host_us": 1000,
+ "sequence": [{"kernel": "sm80_xmma_gemm_bf16bf16_bf16f32_f32_tn_n", "count": 2, "median_us": 100.0, "sigma": 0.02},
+              {"collective": "allreduce", "dtype": "bf16", "bytes": 65536}]}
+JSON
+  simtrain_launcher launch.sh 0 4 4
+  for i in 1 2; do
+    SIMTRAIN_RENDEZVOUS="$WORK/rdv$i" "$ARGUS_RUN_BIN" --no-report --out "sim$i" -- "$SRC_DIR/scripts/with-simgpu" --workload w.json -- ./launch.sh >/dev/null 2>&1 \
+      || fail "simtrain run $i failed"
+    validate_meta "sim$i/run_meta.json"
+  done
+  [ "$(q sim1/run_meta.json "len(d['processes'])")" = 4 ] || fail "simtrain processes"
+  normalise sim1/run_meta.json >s1; normalise sim2/run_meta.json >s2
+  diff s1 s2 >&2 || fail "run_meta.json of two simtrain runs differs beyond times and ids"
+fi
 
 # With nvidia-smi present (a stand-in printing two A100s), GPUs are recorded and the live
 # readings (temperature, clocks) are kept out of the fingerprints.

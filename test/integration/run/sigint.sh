@@ -42,4 +42,39 @@ cat "$WORK/err_b" >&2
 [ "$(q "$WORK/b/run_meta.json" "d['launches'][0]['exit']['sent_sigkill']")" = True ] || fail "sent_sigkill"
 [ "$(ls "$WORK/b/ranks" | wc -l)" = 2 ] || fail "expected 2 records"
 no_segments_left "$RUN_ID" || fail "segments left"
+
+# 3. A real job (8 simtrain ranks on simgpu, recorded by libargus): SIGINT stops it and every
+#    record is collected with the steps done so far.
+if [ -f "$BUILD_DIR/lib/libargus.so" ] && [ -x "$BUILD_DIR/bin/simtrain" ] && [ -x "$SRC_DIR/scripts/with-simgpu" ]; then
+  export ARGUS_RUN_ID=$RUN_ID-c
+  RUN_ID=$RUN_ID-c
+  cat >"$WORK/w.json" <<'JSON'
+{"world_size": 8, "steps": 100000, "seed": 1, "host_us": 3000,
+ "sequence": [{"kernel": "sm80_xmma_gemm_bf16bf16_bf16f32_f32_tn_n", "count": 2, "median_us": 200.0, "sigma": 0.02},
+              {"collective": "allreduce", "dtype": "bf16", "bytes": 65536}]}
+JSON
+  export SIMTRAIN_RENDEZVOUS="$WORK/rdv"; mkdir -p "$SIMTRAIN_RENDEZVOUS"
+  simtrain_launcher "$WORK/launch.sh" 0 8 8
+  "$ARGUS_RUN_BIN" --no-report --out "$WORK/c" -- "$SRC_DIR/scripts/with-simgpu" --workload "$WORK/w.json" -- "$WORK/launch.sh" \
+    >/dev/null 2>"$WORK/err_c" &
+  pid=$!
+  wait_records 8; sleep 1
+  kill -INT $pid
+  set +e; wait $pid; rc=$?; set -e
+  cat "$WORK/err_c" >&2
+  [ $rc = 130 ] || fail "simtrain job: exit status $rc, expected 130"
+  [ "$(ls "$WORK/c/ranks" | wc -l)" = 8 ] || fail "simtrain job: expected 8 records"
+  for f in "$WORK"/c/ranks/*.argus; do "$RECORD_DUMP" "$f"; done >"$WORK/c.jsonl"
+  "$PY" - "$WORK/c.jsonl" <<'PYEOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert sorted(r["rank"] for r in recs) == list(range(8))
+assert all(r["state"] in ("killed", "exited") for r in recs), [r["state"] for r in recs]
+assert all(r["steps_begun"] >= 1 for r in recs), [r["steps_begun"] for r in recs]
+print("simtrain after SIGINT:", [(r["rank"], r["state"], r["steps_begun"]) for r in recs])
+PYEOF
+  no_segments_left "$RUN_ID" || fail "segments left"
+else
+  echo "part 3 (real libargus + simtrain) not run: libargus.so or simgpu not built" >&2
+fi
 echo PASS

@@ -13,20 +13,7 @@ cat >"$WORK/w.json" <<'JSON'
 JSON
 export SIMTRAIN_RENDEZVOUS="$WORK/rdv"
 mkdir -p "$SIMTRAIN_RENDEZVOUS"
-# A small torchrun-like launcher: 8 ranks; when one fails, the others are terminated and the
-# first failure's status is returned.
-cat >"$WORK/launch.sh" <<'SH'
-#!/bin/bash
-pids=()
-for r in 0 1 2 3 4 5 6 7; do RANK=$r LOCAL_RANK=$r WORLD_SIZE=8 simtrain & pids+=($!); done
-rc=0
-for _ in "${pids[@]}"; do
-  wait -n; s=$?
-  if [ $s != 0 ] && [ $rc = 0 ]; then rc=$s; kill -TERM "${pids[@]}" 2>/dev/null; fi
-done
-exit $rc
-SH
-chmod +x "$WORK/launch.sh"
+simtrain_launcher "$WORK/launch.sh" 0 8 8
 set +e
 "$ARGUS_RUN_BIN" --no-report --out "$WORK/run" -- "$SRC_DIR/scripts/with-simgpu" --workload "$WORK/w.json" -- "$WORK/launch.sh" \
   >"$WORK/out" 2>"$WORK/err"

@@ -3,6 +3,7 @@
 // second subscriber is refused, and at exit writes every record it received to
 // $PROBE_OUT.<pid> (one JSON object per line) so tests can compare it with SIMGPU_CUPTI_LOG.
 #include <cupti.h>
+#include <nvtx3/nvToolsExt.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -62,8 +63,9 @@ void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buf, size_t, size_t vali
 int g_callbacks = 0;
 void CUPTIAPI on_callback(void*, CUpti_CallbackDomain, CUpti_CallbackId, const void*) { g_callbacks++; }
 
+bool g_cupti_on = false;
 void at_exit() {
-  cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
+  if (g_cupti_on) cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
   const char* out = getenv("PROBE_OUT");
   if (!out) return;
   std::string path = std::string(out) + "." + std::to_string(getpid());
@@ -77,11 +79,41 @@ void at_exit() {
           g_async_thread_seen ? "true" : "false", g_callbacks);
   fclose(f);
 }
+
+// NVTX injection (NVTX_INJECTION64_PATH): record range pushes/pops as the real tools do.
+int NVTX_API on_push(const char* msg) {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_lines.push_back(std::string("{\"kind\":\"nvtx_push\",\"name\":\"") + (msg ? msg : "") + "\"}");
+  return 0;
+}
+int NVTX_API on_pop() {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_lines.push_back("{\"kind\":\"nvtx_pop\"}");
+  return 0;
+}
+bool g_exit_registered = false;
 }  // namespace
+
+extern "C" __attribute__((visibility("default"))) int InitializeInjectionNvtx2(NvtxGetExportTableFunc_t get) {
+  auto* cb = static_cast<const NvtxExportTableCallbacks*>(get(NVTX_ETID_CALLBACKS));
+  NvtxFunctionTable table = nullptr;
+  unsigned size = 0;
+  if (!cb || !cb->GetModuleFunctionTable(NVTX_CB_MODULE_CORE, &table, &size)) return 0;
+  if (size > NVTX_CBID_CORE_RangePop) {
+    *table[NVTX_CBID_CORE_RangePushA] = reinterpret_cast<NvtxFunctionPointer>(&on_push);
+    *table[NVTX_CBID_CORE_RangePop] = reinterpret_cast<NvtxFunctionPointer>(&on_pop);
+  }
+  if (!g_exit_registered) {
+    g_exit_registered = true;
+    atexit(at_exit);
+  }
+  return 1;
+}
 
 extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) {
   g_main_tid = gettid();
   if (cuptiActivityRegisterCallbacks(on_request, on_complete) != CUPTI_SUCCESS) return 0;
+  g_cupti_on = true;
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMCPY);
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMSET);
@@ -94,6 +126,9 @@ extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) 
     if (cuptiSubscribe(&b, on_callback, nullptr) != CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED)
       fprintf(stderr, "cupti_probe: second cuptiSubscribe was not refused\n");
   }
-  atexit(at_exit);
+  if (!g_exit_registered) {
+    g_exit_registered = true;
+    atexit(at_exit);
+  }
   return 1;
 }

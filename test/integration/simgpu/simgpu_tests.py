@@ -148,6 +148,9 @@ def t_workload_errors(tmp):
         check(p.returncode == 2, "bad workload %d exits 2 (got %d)" % (i, p.returncode))
         check(needle in err and path in err and len(err.splitlines()) == 1,
               "one-line error naming the file and '%s': %s" % (needle, err))
+    for wl in sorted(glob.glob(os.path.join(A.source, "examples", "workloads", "*.json"))):
+        p = subprocess.run([simtrain(), "--check", "--workload", wl], capture_output=True, text=True)
+        check(p.returncode == 0, "example workload %s is valid" % os.path.basename(wl))
     with open(os.path.join(tmp, "junk.json"), "w") as f:
         f.write("{not json")
     p = subprocess.run(with_simgpu(os.path.join(tmp, "junk.json")) + [simtrain()], capture_output=True, text=True)
@@ -156,7 +159,7 @@ def t_workload_errors(tmp):
 
 def t_cupti_probe(tmp):
     wl = os.path.join(A.source, TINY)
-    env = {"CUDA_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe")}
+    env = {"CUDA_INJECTION64_PATH": A.probe, "NVTX_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe")}
     p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "60"], env=dict(rank_env(tmp, 0, 1), **env),
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 0, "simtrain with the CUPTI probe injected exits 0 (%s)" % p.stderr.strip())
@@ -177,6 +180,9 @@ def t_cupti_probe(tmp):
     check(s["dropped"] == 0, "no dropped records")
     check(s["async"], "full buffers were delivered from a CUPTI thread")
     check(s["callbacks"] > 0, "runtime API callbacks reached the subscriber")
+    pushes = [r["name"] for r in got if r["kind"] == "nvtx_push"]
+    check(pushes == ["ProfilerStep#%d" % i for i in range(60)], "simtrain marks steps ProfilerStep#0..59 through NVTX")
+    check(sum(r["kind"] == "nvtx_pop" for r in got) == 60, "every step range is popped")
     # CUPTI already taken: activity registration fails like with nsys attached.
     p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "2"],
                        env=dict(rank_env(tmp, 0, 1), CUDA_INJECTION64_PATH=A.probe,
@@ -240,23 +246,44 @@ def t_slow_rank_8(tmp):
                        {"kernel": "sm80_xmma_gemm_bf16bf16_bf16f32_f32_nn_n", "count": 8, "median_us": 120, "sigma": 0.02},
                        {"collective": "allreduce", "dtype": "bf16", "bytes": 8388608, "overlap": True},
                        {"kernel": "multi_tensor_apply_kernel", "count": 1, "median_us": 40, "sigma": 0.02}],
-          "faults": [{"kind": "slow_rank", "ranks": [3], "steps": [4, 11], "factor": 1.3}]}
+          "faults": [{"kind": "slow_rank", "ranks": [3], "steps": [4, 11], "factor": 1.6}]}
     run_ranks(tmp, write_workload(tmp, "s.json", wl), 8)
     recs = [r for r in read_log(tmp) if r["kind"] == "kernel" and r["step"] >= 5]
     ranks = sorted({r["rank"] for r in recs})
     check(ranks == list(range(8)), "all 8 ranks logged")
     comp = {k: statistics.median(dur_us(r) for r in recs if r["rank"] == k and "tn_n" in r["name"]) for k in ranks}
-    nccl = {k: statistics.mean(dur_us(r) for r in recs if r["rank"] == k and is_nccl(r)) for k in ranks}
+    # Medians: 8 processes on 2 busy cores add host-scheduling jitter to every rank.
+    nccl = {k: statistics.median(dur_us(r) for r in recs if r["rank"] == k and is_nccl(r)) for k in ranks}
     print("compute median per rank:", {k: round(v, 1) for k, v in comp.items()})
-    print("nccl mean per rank:", {k: round(v, 1) for k, v in nccl.items()})
+    print("nccl median per rank:", {k: round(v, 1) for k, v in nccl.items()})
     others = [k for k in ranks if k != 3]
-    check(all(comp[3] > 1.25 * comp[k] for k in others), "rank 3's compute kernels are the slow ones")
+    check(all(comp[3] > 1.5 * comp[k] for k in others), "rank 3's compute kernels are the slow ones")
     check(all(nccl[3] < nccl[k] for k in others), "rank 3's own NCCL kernels are the shortest")
-    check(min(nccl[k] for k in others) > nccl[3] + 250, "the other ranks' NCCL kernels include waiting for rank 3")
+    check(min(nccl[k] for k in others) > nccl[3] + 300, "the other ranks' NCCL kernels include waiting for rank 3")
     early = [r for r in read_log(tmp) if r["kind"] == "kernel" and r["step"] < 4 and is_nccl(r)]
-    e3 = statistics.mean(dur_us(r) for r in early if r["rank"] == 3)
-    eo = statistics.mean(dur_us(r) for r in early if r["rank"] != 3)
+    e3 = statistics.median(dur_us(r) for r in early if r["rank"] == 3)
+    eo = statistics.median(dur_us(r) for r in early if r["rank"] != 3)
     check(eo < 2 * e3 + 2000, "before the fault NCCL durations are comparable (%.0f vs %.0f us)" % (eo, e3))
+
+
+def t_slow_link(tmp):
+    n = 4
+    wl = {"world_size": n, "steps": 8, "seed": 4, "host_us": 200, "link_gbps": 400, "rank_speed": {"1": 0.5},
+          "sequence": [{"kernel": "gemm", "count": 4, "median_us": 100, "sigma": 0.01},
+                       {"collective": "allreduce", "dtype": "bf16", "bytes": 33554432},
+                       {"kernel": "optim", "count": 1, "median_us": 20, "sigma": 0.01}],
+          "faults": [{"kind": "slow_link", "ranks": [2], "steps": [4, 7], "factor": 4.0}]}
+    run_ranks(tmp, write_workload(tmp, "sl.json", wl), n)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel"]
+    g = {k: statistics.median(dur_us(r) for r in recs if r["rank"] == k and r["name"] == "gemm") for k in range(n)}
+    check(1.9 < g[1] / g[0] < 2.1, "rank_speed 0.5 doubles rank 1's kernels (%.0f vs %.0f us)" % (g[1], g[0]))
+    # The ring is as fast as its slowest link: every rank's allreduce slows down, but only the
+    # transfer part (rank 1 arrives last, so its own kernel is pure transfer time).
+    x = lambda lo, hi: statistics.median(dur_us(r) for r in recs if r["rank"] == 1 and is_nccl(r) and lo <= r["step"] <= hi)
+    before, during = x(1, 3), x(5, 7)
+    expect = 2 * 3 / 4 * 33554432 / (400e9 / 8) * 1e6  # ring transfer at full speed, in us
+    check(abs(before - expect) / expect < 0.2, "allreduce takes the ring time 2(n-1)/n*bytes/bw (%.0f vs %.0f us)" % (before, expect))
+    check(3.5 < during / before < 4.3, "slow_link x4 on rank 2 makes the ring 4x slower (%.0f -> %.0f us)" % (before, during))
 
 
 def wait_for(pred, timeout):
@@ -361,6 +388,20 @@ def run_example(tmp, name):
     return p.stdout, read_log(tmp)
 
 
+def t_preload(tmp):
+    # An interposer preloaded over simgpu sees the nvcc launch path (__cudaLaunchKernel) and
+    # simtrain's cudaLaunchKernel; an existing LD_PRELOAD survives with-simgpu.
+    exe = os.path.join(A.build, "bin", "examples", "axpy_streams")
+    env = dict(os.environ, LD_PRELOAD=A.shim, SIMGPU_CUPTI_LOG=os.path.join(tmp, "log"))
+    p = subprocess.run(with_simgpu() + [exe], capture_output=True, text=True, env=env, timeout=60)
+    check(p.returncode == 0 and "preload_shim: launches=200" in p.stderr,
+          "the preloaded shim counted all 200 <<<>>> launches (%s)" % p.stderr.strip())
+    p = subprocess.run(with_simgpu(os.path.join(A.source, TINY)) + [simtrain()], capture_output=True, text=True,
+                       env=dict(rank_env(tmp, 0, 1), LD_PRELOAD=A.shim), timeout=60)
+    check(p.returncode == 0 and "preload_shim: launches=60" in p.stderr,
+          "the preloaded shim counted simtrain's 60 cudaLaunchKernel calls (%s)" % p.stderr.strip())
+
+
 def t_example_axpy(tmp):
     out, recs = run_example(tmp, "axpy_streams")
     check("round trip ok" in out, "host->device->host data round trip is exact")
@@ -441,6 +482,99 @@ def t_mpirun(tmp):
     check_launched(tmp, subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120))
 
 
+def trace_truth(path):
+    """Per-step per-kernel counts and per-kernel medians of a Kineto trace, computed here
+    independently of trace2workload (same documented rule: a kernel belongs to the step
+    holding its launch call, else the step holding its start)."""
+    import gzip
+    ev = json.load(gzip.open(path, "rt"))["traceEvents"]
+    steps = sorted((e["ts"], e["ts"] + e["dur"]) for e in ev if str(e.get("name", "")).startswith("ProfilerStep#"))
+    launch = {e["args"]["correlation"]: e["ts"] for e in ev
+              if e.get("cat") in ("cuda_runtime", "cuda_driver") and "correlation" in e.get("args", {})}
+
+    def step(ts):
+        for i, (a, b) in enumerate(steps):
+            if a <= ts < b:
+                return i
+        return None
+    counts = {}
+    durs = {}
+    for e in ev:
+        if e.get("cat") != "kernel":
+            continue
+        c = e["args"].get("correlation")
+        s = step(launch[c]) if c in launch else None
+        if s is None:
+            s = step(e["ts"])
+        if s is None:
+            continue
+        counts[(s, e["name"])] = counts.get((s, e["name"]), 0) + 1
+        durs.setdefault(e["name"], []).append(e["dur"])
+    return counts, {n: statistics.median(d) for n, d in durs.items()}, len(steps)
+
+
+def t_trace_replay(tmp):
+    trace = os.path.join(A.shared, "traces", "a100-16rank-rank0.json.gz")
+    wl = os.path.join(tmp, "replay.json")
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), trace, "-o", wl, "--seed", "3"],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "trace2workload converts the trace (%s)" % p.stderr.strip())
+    run_ranks(tmp, wl, 1, timeout=120)
+    counts, medians, nsteps = trace_truth(trace)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel"]
+    got = {}
+    for r in recs:
+        got[(r["step"], r["name"])] = got.get((r["step"], r["name"]), 0) + 1
+    check(len(counts) > 0 and nsteps == 5, "trace has 5 steps and %d (step, kernel) pairs" % len(counts))
+    check(got == counts, "replay reproduces every kernel's count in every step exactly (%d kernels)" % len(recs))
+    bad = []
+    for name, med in medians.items():
+        rm = statistics.median(dur_us(r) for r in recs if r["name"] == name)
+        if abs(rm - med) > 0.02 * med:
+            bad.append((name[:60], med, rm))
+    check(not bad, "every kernel's median duration within 2%% of the trace's (%d kernels) %s" % (len(medians), bad[:3]))
+    # The distribution mode keeps counts exact too (durations then come from fitted lognormals).
+    for f in glob.glob(os.path.join(tmp, "log.*")):
+        os.unlink(f)
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), trace, "-o", wl, "--mode", "distribution"],
+                       capture_output=True, text=True, timeout=120)
+    run_ranks(tmp, wl, 1, timeout=120)
+    got = {}
+    for r in read_log(tmp):
+        if r["kind"] == "kernel":
+            got[(r["step"], r["name"])] = got.get((r["step"], r["name"]), 0) + 1
+    check(got == counts, "distribution mode: per-step counts still exact")
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), os.path.join(tmp, "missing.json")],
+                       capture_output=True, text=True)
+    check(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "missing.json" in p.stderr,
+          "a missing trace: exit 2 with one line naming it")
+
+
+def t_trace_collectives(tmp):
+    trace = os.path.join(A.shared, "traces", "a100-2rank-rank0-nccl.json.gz")
+    wl = os.path.join(tmp, "c.json")
+    p = subprocess.run([os.path.join(A.source, "scripts", "trace2workload"), trace, "--collectives", "-o", wl],
+                       capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "trace2workload --collectives converts the 2-rank NCCL trace")
+    with open(wl) as f:
+        check(json.load(f)["world_size"] == 2, "world size taken from the trace's Group size")
+    run_ranks(tmp, wl, 2, timeout=120)
+    counts, _, _ = trace_truth(trace)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel"]
+    for rank in (0, 1):
+        mine = [r for r in recs if r["rank"] == rank]
+        for step in range(3):
+            want_nccl = sum(c for (s, n), c in counts.items() if s == step and n.startswith("ncclKernel"))
+            got_nccl = sum(1 for r in mine if r["step"] == step and is_nccl(r))
+            check(want_nccl == got_nccl, "rank %d step %d: %d collectives as in the trace" % (rank, step, want_nccl))
+            want = {n: c for (s, n), c in counts.items() if s == step and not n.startswith("ncclKernel")}
+            got = {}
+            for r in mine:
+                if r["step"] == step and not is_nccl(r):
+                    got[r["name"]] = got.get(r["name"], 0) + 1
+            check(want == got, "rank %d step %d: compute kernels as in the trace" % (rank, step))
+
+
 TESTS = {k[2:]: v for k, v in globals().items() if k.startswith("t_")}
 
 
@@ -452,6 +586,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--probe", default="")
     ap.add_argument("--shared", default="")
+    ap.add_argument("--shim", default="")
     A = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="simgpu-test-")
     try:

@@ -208,4 +208,7 @@ extern "C" {
 SG_API void simgpu_set_step(long step);
 SG_API void simgpu_set_rank(int rank);
 SG_API void simgpu_bind_kernel(const void* host_fun, double median_us, double sigma);
+// Duration of the next kernel launched by this thread: exact_us > 0 is used as is, else
+// lognormal(median_us, sigma) from the seeded noise. Fault and rank-speed factors still apply.
+SG_API void simgpu_next_kernel(double median_us, double sigma, double exact_us);
 }

@@ -38,6 +38,67 @@ std::string str(const std::string& path, const json& o, const char* key, const s
   return o[key].get<std::string>();
 }
 
+std::vector<SeqItem> parse_sequence(const std::string& path, const json& seq, const std::string& name) {
+  if (!seq.is_array()) fail(path, name + " must be an array");
+  static const std::set<std::string> colls = {"allreduce", "allgather", "reducescatter", "broadcast", "reduce",
+                                              "sendrecv"};
+  std::vector<SeqItem> out;
+  int idx = 0;
+  for (const json& it : seq) {
+    std::string where = name + "[" + std::to_string(idx++) + "]";
+    if (!it.is_object()) fail(path, where + " must be an object");
+    SeqItem s;
+    if (it.contains("kernel")) {
+      check_keys(path, it, {"kernel", "count", "median_us", "sigma", "stream", "grid", "block", "durations_us"}, where);
+      s.type = SeqItem::Kernel;
+      s.kernel = str(path, it, "kernel", "", where);
+      if (s.kernel.empty()) fail(path, where + ": kernel name is empty");
+      s.count = (int)num(path, it, "count", 1, where);
+      s.median_us = num(path, it, "median_us", 10, where);
+      s.sigma = num(path, it, "sigma", 0, where);
+      s.stream = str(path, it, "stream", "compute", where);
+      s.grid = (int)num(path, it, "grid", 0, where);
+      s.block = (int)num(path, it, "block", 0, where);
+      if (s.count < 0 || s.median_us < 0 || s.sigma < 0) fail(path, where + ": count, median_us, sigma must be >= 0");
+      if (it.contains("durations_us")) {
+        if (!it["durations_us"].is_array() || it["durations_us"].empty())
+          fail(path, where + ": durations_us must be a non-empty array of numbers");
+        for (const json& d : it["durations_us"]) {
+          if (!d.is_number() || d.get<double>() < 0) fail(path, where + ": durations_us must hold numbers >= 0");
+          s.durations_us.push_back(d.get<double>());
+        }
+      }
+    } else if (it.contains("collective")) {
+      check_keys(path, it, {"collective", "dtype", "bytes", "stream", "overlap", "op"}, where);
+      s.type = SeqItem::Collective;
+      s.collective = str(path, it, "collective", "", where);
+      if (!colls.count(s.collective))
+        fail(path, where + ": unknown collective '" + s.collective +
+                       "' (allreduce, allgather, reducescatter, broadcast, reduce, sendrecv)");
+      s.dtype = str(path, it, "dtype", "bf16", where);
+      s.op = str(path, it, "op", "sum", where);
+      s.bytes = (uint64_t)num(path, it, "bytes", 0, where);
+      s.stream = str(path, it, "stream", "comm", where);
+      if (it.contains("overlap")) {
+        if (!it["overlap"].is_boolean()) fail(path, where + ": overlap must be true or false");
+        s.overlap = it["overlap"].get<bool>();
+      }
+    } else if (it.contains("alloc_bytes")) {
+      check_keys(path, it, {"alloc_bytes", "free"}, where);
+      s.type = SeqItem::Alloc;
+      s.alloc_bytes = (uint64_t)num(path, it, "alloc_bytes", 0, where);
+      if (it.contains("free")) {
+        if (!it["free"].is_boolean()) fail(path, where + ": free must be true or false");
+        s.free = it["free"].get<bool>();
+      }
+    } else {
+      fail(path, where + " is neither a kernel, a collective nor an alloc item");
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 }  // namespace
 
 bool Fault::applies(int rank, long step) const {
@@ -86,7 +147,7 @@ Workload parse_workload_text(const std::string& text, const std::string& path) {
   if (!j.is_object()) fail(path, "a workload must be a JSON object");
   check_keys(path, j,
              {"world_size", "steps", "seed", "host_us", "link_gbps", "device_memory_gib", "rank_speed",
-              "sequence", "faults", "name", "description", "source"},
+              "sequence", "step_sequences", "faults", "name", "description", "source"},
              "the workload");
   Workload w;
   w.path = path;
@@ -114,53 +175,14 @@ Workload parse_workload_text(const std::string& text, const std::string& path) {
       w.rank_speed[(int)r] = it.value().get<double>();
     }
   }
-  if (!j["sequence"].is_array()) fail(path, "sequence must be an array");
-  static const std::set<std::string> colls = {"allreduce", "allgather", "reducescatter", "broadcast", "reduce",
-                                              "sendrecv"};
-  int idx = 0;
-  for (const json& it : j["sequence"]) {
-    std::string where = "sequence[" + std::to_string(idx++) + "]";
-    if (!it.is_object()) fail(path, where + " must be an object");
-    SeqItem s;
-    if (it.contains("kernel")) {
-      check_keys(path, it, {"kernel", "count", "median_us", "sigma", "stream", "grid", "block"}, where);
-      s.type = SeqItem::Kernel;
-      s.kernel = str(path, it, "kernel", "", where);
-      if (s.kernel.empty()) fail(path, where + ": kernel name is empty");
-      s.count = (int)num(path, it, "count", 1, where);
-      s.median_us = num(path, it, "median_us", 10, where);
-      s.sigma = num(path, it, "sigma", 0, where);
-      s.stream = str(path, it, "stream", "compute", where);
-      s.grid = (int)num(path, it, "grid", 0, where);
-      s.block = (int)num(path, it, "block", 0, where);
-      if (s.count < 0 || s.median_us < 0 || s.sigma < 0) fail(path, where + ": count, median_us, sigma must be >= 0");
-    } else if (it.contains("collective")) {
-      check_keys(path, it, {"collective", "dtype", "bytes", "stream", "overlap", "op"}, where);
-      s.type = SeqItem::Collective;
-      s.collective = str(path, it, "collective", "", where);
-      if (!colls.count(s.collective))
-        fail(path, where + ": unknown collective '" + s.collective +
-                       "' (allreduce, allgather, reducescatter, broadcast, reduce, sendrecv)");
-      s.dtype = str(path, it, "dtype", "bf16", where);
-      s.op = str(path, it, "op", "sum", where);
-      s.bytes = (uint64_t)num(path, it, "bytes", 0, where);
-      s.stream = str(path, it, "stream", "comm", where);
-      if (it.contains("overlap")) {
-        if (!it["overlap"].is_boolean()) fail(path, where + ": overlap must be true or false");
-        s.overlap = it["overlap"].get<bool>();
-      }
-    } else if (it.contains("alloc_bytes")) {
-      check_keys(path, it, {"alloc_bytes", "free"}, where);
-      s.type = SeqItem::Alloc;
-      s.alloc_bytes = (uint64_t)num(path, it, "alloc_bytes", 0, where);
-      if (it.contains("free")) {
-        if (!it["free"].is_boolean()) fail(path, where + ": free must be true or false");
-        s.free = it["free"].get<bool>();
-      }
-    } else {
-      fail(path, where + " is neither a kernel, a collective nor an alloc item");
+  w.sequence = parse_sequence(path, j["sequence"], "sequence");
+  if (j.contains("step_sequences")) {
+    if (!j["step_sequences"].is_array()) fail(path, "step_sequences must be an array of sequences");
+    int si = 0;
+    for (const json& sq : j["step_sequences"]) {
+      w.step_sequences.push_back(parse_sequence(path, sq, "step_sequences[" + std::to_string(si) + "]"));
+      si++;
     }
-    w.sequence.push_back(std::move(s));
   }
   if (j.contains("faults")) {
     if (!j["faults"].is_array()) fail(path, "faults must be an array");
@@ -175,7 +197,7 @@ Workload parse_workload_text(const std::string& text, const std::string& path) {
         {"oom", {}},
         {"alloc_churn", {"bytes"}},
     };
-    idx = 0;
+    int idx = 0;
     for (const json& it : j["faults"]) {
       std::string where = "faults[" + std::to_string(idx++) + "]";
       if (!it.is_object()) fail(path, where + " must be an object");

@@ -26,6 +26,7 @@ struct SeqItem {
   uint64_t alloc_bytes = 0;    // Alloc
   bool free = false;
   int grid = 0, block = 0;     // optional extension: launch geometry (0 = derived)
+  std::vector<double> durations_us;  // optional extension: exact per-launch durations (cycled)
 };
 
 struct Fault {
@@ -55,6 +56,12 @@ struct Workload {
   double device_memory_gib = 80;
   std::map<int, double> rank_speed;
   std::vector<SeqItem> sequence;
+  // Optional extension: step i < step_sequences.size() runs step_sequences[i] instead of
+  // `sequence` (trace replays whose steps differ).
+  std::vector<std::vector<SeqItem>> step_sequences;
+  const std::vector<SeqItem>& sequence_for(long step) const {
+    return step >= 0 && (size_t)step < step_sequences.size() ? step_sequences[(size_t)step] : sequence;
+  }
   std::vector<Fault> faults;
 
   double speed(int rank) const;

@@ -57,6 +57,10 @@ Global& G() {
   return *g;
 }
 
+// cuptiActivityRegisterTimestampCallback: record times are moved into the client's clock
+// domain by the offset measured at registration.
+std::atomic<int64_t> g_ts_offset{0};
+
 thread_local std::vector<uint64_t> t_ext[CUPTI_EXTERNAL_CORRELATION_KIND_SIZE];
 
 bool busy_env() {
@@ -78,7 +82,12 @@ size_t record_size(CUpti_ActivityKind k) {
 }
 size_t aligned(size_t n) { return (n + 7) & ~size_t(7); }
 
-void write_record(uint8_t* p, const Pending& pr) {
+void write_record(uint8_t* p, const Pending& in) {
+  Pending pr = in;
+  if (int64_t off = g_ts_offset.load(std::memory_order_relaxed)) {
+    pr.r.start += (uint64_t)off;
+    pr.r.end += (uint64_t)off;
+  }
   const ActivityRecord& r = pr.r;
   memset(p, 0, aligned(record_size(pr.kind)));
   switch (pr.kind) {
@@ -347,7 +356,7 @@ CUptiResult CUPTIAPI cuptiGetResultString(CUptiResult r, const char** s) {
 
 CUptiResult CUPTIAPI cuptiGetTimestamp(uint64_t* t) {
   if (!t) return CUPTI_ERROR_INVALID_PARAMETER;
-  *t = sg::now_ns();  // the device timeline's clock
+  *t = sg::now_ns() + (uint64_t)g_ts_offset.load();  // the device timeline's clock
   return CUPTI_SUCCESS;
 }
 
@@ -522,6 +531,42 @@ CUptiResult CUPTIAPI cuptiEnableDomain(uint32_t enable, CUpti_SubscriberHandle s
   if (!sub || sub != g.subscriber) return CUPTI_ERROR_INVALID_PARAMETER;
   if (enable) sub->domains.insert((int)d);
   else sub->domains.erase((int)d);
+  return CUPTI_SUCCESS;
+}
+CUptiResult CUPTIAPI cuptiActivityRegisterTimestampCallback(CUpti_TimestampCallbackFunc f) {
+  if (!f) return CUPTI_ERROR_INVALID_PARAMETER;
+  g_ts_offset.store((int64_t)(f() - sg::now_ns()));
+  return CUPTI_SUCCESS;
+}
+CUptiResult CUPTIAPI cuptiActivityEnableLatencyTimestamps(uint8_t) { return CUPTI_SUCCESS; }
+CUptiResult CUPTIAPI cuptiActivityEnableContext(CUcontext, CUpti_ActivityKind k) { return cuptiActivityEnable(k); }
+CUptiResult CUPTIAPI cuptiActivityDisableContext(CUcontext, CUpti_ActivityKind k) { return cuptiActivityDisable(k); }
+CUptiResult CUPTIAPI cuptiGetStreamId(CUcontext c, CUstream s, uint32_t* id) { return cuptiGetStreamIdEx(c, s, 0, id); }
+namespace { CUpti_ActivityThreadIdType g_tid_type = CUPTI_ACTIVITY_THREAD_ID_TYPE_DEFAULT; }
+CUptiResult CUPTIAPI cuptiSetThreadIdType(CUpti_ActivityThreadIdType t) {
+  g_tid_type = t;  // records always carry the system thread id (gettid)
+  return CUPTI_SUCCESS;
+}
+CUptiResult CUPTIAPI cuptiGetThreadIdType(CUpti_ActivityThreadIdType* t) {
+  if (!t) return CUPTI_ERROR_INVALID_PARAMETER;
+  *t = g_tid_type;
+  return CUPTI_SUCCESS;
+}
+CUptiResult CUPTIAPI cuptiEnableAllDomains(uint32_t enable, CUpti_SubscriberHandle sub) {
+  cuptiEnableDomain(enable, sub, CUPTI_CB_DOMAIN_DRIVER_API);
+  return cuptiEnableDomain(enable, sub, CUPTI_CB_DOMAIN_RUNTIME_API);
+}
+CUptiResult CUPTIAPI cuptiGetCallbackState(uint32_t* enable, CUpti_SubscriberHandle sub, CUpti_CallbackDomain d,
+                                           CUpti_CallbackId cbid) {
+  Global& g = G();
+  std::lock_guard<std::mutex> lk(g.mu);
+  if (!enable || !sub || sub != g.subscriber) return CUPTI_ERROR_INVALID_PARAMETER;
+  *enable = sub->domains.count((int)d) || sub->enabled.count({(int)d, cbid});
+  return CUPTI_SUCCESS;
+}
+CUptiResult CUPTIAPI cuptiGetCallbackName(CUpti_CallbackDomain, uint32_t, const char** name) {
+  if (!name) return CUPTI_ERROR_INVALID_PARAMETER;
+  *name = "unknown";  // simgpu keeps no cbid -> name table
   return CUPTI_SUCCESS;
 }
 CUptiResult CUPTIAPI cuptiFinalize(void) {

@@ -57,6 +57,24 @@ long futex(std::atomic<uint32_t>* w, int op, uint32_t v, const timespec* ts) {
   return syscall(SYS_futex, reinterpret_cast<uint32_t*>(w), op, v, ts, nullptr, 0);
 }
 
+// One futex word per user and host, bumped at every arrival on any communicator: the device
+// thread can wait for "some peer arrived" across all communicators of the process.
+std::atomic<uint32_t>* host_word() {
+  static std::atomic<uint32_t>* w = [] {
+    std::string name = "/simgpu-arrivals-" + std::to_string(getuid());
+    int fd = shm_open(name.c_str(), O_CREAT | O_RDWR, 0600);
+    void* m = MAP_FAILED;
+    if (fd >= 0) {
+      if (ftruncate(fd, 4096) == 0) m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      close(fd);
+    }
+    // Without the shared word we fall back to a private one (peers then wake us only through
+    // the device thread's periodic re-check).
+    return m == MAP_FAILED ? new std::atomic<uint32_t>(0) : static_cast<std::atomic<uint32_t>*>(m);
+  }();
+  return w;
+}
+
 }  // namespace
 
 struct ncclComm {
@@ -76,6 +94,9 @@ struct ncclComm {
   void bump() {
     shm->gen.fetch_add(1, std::memory_order_acq_rel);
     futex(&shm->gen, FUTEX_WAKE, INT32_MAX, nullptr);
+    std::atomic<uint32_t>* w = host_word();
+    w->fetch_add(1, std::memory_order_acq_rel);
+    futex(w, FUTEX_WAKE, INT32_MAX, nullptr);
   }
 };
 
@@ -117,7 +138,7 @@ struct CollRemote : sg::Remote {
     *end = last + (sg::ns_t)(kLatencyNs + xfer_bytes / bw);
     return true;
   }
-  std::atomic<uint32_t>* futex_word() override { return &c->shm->gen; }
+  std::atomic<uint32_t>* futex_word() override { return host_word(); }
 };
 
 struct P2POp {
@@ -164,7 +185,7 @@ struct P2PRemote : sg::Remote {
     *end = e;
     return true;
   }
-  std::atomic<uint32_t>* futex_word() override { return &c->shm->gen; }
+  std::atomic<uint32_t>* futex_word() override { return host_word(); }
 };
 
 size_t dtype_size(ncclDataType_t t) {

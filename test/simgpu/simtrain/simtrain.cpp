@@ -14,6 +14,7 @@
 #include <nccl.h>
 #include <nvtx3/nvToolsExt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -153,13 +156,16 @@ void sleep_us(double us) {
 int main(int argc, char** argv) {
   std::string path;
   long steps_override = -1;
+  bool check_only = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--workload" && i + 1 < argc) path = argv[++i];
     else if (a.rfind("--workload=", 0) == 0) path = a.substr(11);
     else if (a == "--steps" && i + 1 < argc) steps_override = atol(argv[++i]);
+    else if (a == "--check") check_only = true;
     else if (a == "--help" || a == "-h") {
-      printf("usage: simtrain [--workload FILE] [--steps N]   (default workload: $SIMGPU_WORKLOAD)\n");
+      printf("usage: simtrain [--workload FILE] [--steps N] [--check]   (default workload: $SIMGPU_WORKLOAD)\n"
+             "  --check  validate the workload and exit (0 valid, 2 invalid)\n");
       return 0;
     } else {
       die("unknown argument '" + a + "' (usage: simtrain [--workload FILE] [--steps N])");
@@ -172,6 +178,11 @@ int main(int argc, char** argv) {
     w = sg::parse_workload_file(path);
   } catch (const std::exception& e) {
     die(e.what());
+  }
+  if (check_only) {
+    printf("%s: valid workload (%d ranks, %ld steps, %zu items, %zu faults)\n", path.c_str(), w.world_size, w.steps,
+           w.sequence.size(), w.faults.size());
+    return 0;
   }
   // The libraries read the same workload (durations, faults, capacity).
   setenv("SIMGPU_WORKLOAD", path.c_str(), 1);
@@ -190,37 +201,52 @@ int main(int argc, char** argv) {
   using Bind = void (*)(const void*, double, double);
   auto set_step = (SetStep)dlsym(RTLD_DEFAULT, "simgpu_set_step");
   auto set_rank = (SetRank)dlsym(RTLD_DEFAULT, "simgpu_set_rank");
-  auto bind = (Bind)dlsym(RTLD_DEFAULT, "simgpu_bind_kernel");
+  auto bind = (Bind)dlsym(RTLD_DEFAULT, "simgpu_bind_kernel");  // unused: per-launch hook below
   if (set_rank) set_rank(rank);
 
   int ndev = 0;
   CK(cudaGetDeviceCount(&ndev));
   CK(cudaSetDevice(ndev > 0 ? local % ndev : 0));
 
-  // Register one host stub per kernel item under the workload's kernel name.
+  // Register one host stub per distinct kernel name, under that name.
+  using Next = void (*)(double, double, double);
+  auto next_kernel = (Next)dlsym(RTLD_DEFAULT, "simgpu_next_kernel");
+  (void)bind;
   void** fatbin = __cudaRegisterFatBinary((void*)&g_fatbin);
-  std::vector<const void*> stub(w.sequence.size(), nullptr);
-  for (size_t i = 0; i < w.sequence.size() && i < sizeof g_stubs; i++) {
-    const sg::SeqItem& it = w.sequence[i];
-    if (it.type != sg::SeqItem::Kernel) continue;
-    stub[i] = &g_stubs[i];
-    __cudaRegisterFunction(fatbin, (const char*)stub[i], (char*)it.kernel.c_str(), it.kernel.c_str(), -1, nullptr,
-                           nullptr, nullptr, nullptr, nullptr);
-    if (bind) bind(stub[i], it.median_us, it.sigma);
-  }
-  if (w.sequence.size() > sizeof g_stubs) die("too many sequence items (max 4096)");
+  std::map<std::string, const void*> stub;
+  std::vector<const std::vector<sg::SeqItem>*> all_seqs = {&w.sequence};
+  for (auto& sq : w.step_sequences) all_seqs.push_back(&sq);
+  for (auto* sq : all_seqs)
+    for (const sg::SeqItem& it : *sq) {
+      if (it.type != sg::SeqItem::Kernel || stub.count(it.kernel)) continue;
+      if (stub.size() >= sizeof g_stubs) die("too many distinct kernel names (max 4096)");
+      const void* h = &g_stubs[stub.size()];
+      stub[it.kernel] = h;
+      __cudaRegisterFunction(fatbin, (const char*)h, (char*)it.kernel.c_str(), it.kernel.c_str(), -1, nullptr, nullptr,
+                             nullptr, nullptr, nullptr);
+    }
   __cudaRegisterFatBinaryEnd(fatbin);
 
   cudaStream_t compute, comm;
   CK(cudaStreamCreateWithFlags(&compute, cudaStreamNonBlocking));
   CK(cudaStreamCreateWithFlags(&comm, cudaStreamNonBlocking));
-  cudaEvent_t ev_compute, ev_comm;
+  std::map<std::string, cudaStream_t> streams = {{"compute", compute}, {"comm", comm}};
+  for (auto* sq : all_seqs)
+    for (const sg::SeqItem& it : *sq)
+      if (!streams.count(it.stream)) {
+        cudaStream_t s;
+        CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+        streams[it.stream] = s;
+      }
+  cudaEvent_t ev_compute, ev_comm, ev_side;
   CK(cudaEventCreateWithFlags(&ev_compute, cudaEventDisableTiming));
   CK(cudaEventCreateWithFlags(&ev_comm, cudaEventDisableTiming));
+  CK(cudaEventCreateWithFlags(&ev_side, cudaEventDisableTiming));
 
   ncclComm_t nccl = nullptr;
   bool has_coll = false;
-  for (auto& it : w.sequence) has_coll |= it.type == sg::SeqItem::Collective;
+  for (auto* sq : all_seqs)
+    for (auto& it : *sq) has_coll |= it.type == sg::SeqItem::Collective;
   if (has_coll) {
     ncclUniqueId id = exchange_id(rank);
     NK(ncclCommInitRank(&nccl, world, id, rank));
@@ -229,18 +255,15 @@ int main(int argc, char** argv) {
 
   // Buffers: collectives need device memory like a real gradient bucket.
   uint64_t max_coll = 0;
-  for (auto& it : w.sequence)
-    if (it.type == sg::SeqItem::Collective) max_coll = std::max(max_coll, it.bytes);
+  for (auto* sq : all_seqs)
+    for (auto& it : *sq)
+      if (it.type == sg::SeqItem::Collective) max_coll = std::max(max_coll, it.bytes);
   void* bucket = nullptr;
   if (max_coll) CK(cudaMalloc(&bucket, max_coll));
   // Kernel "arguments" (nvcc passes an array of pointers to the arguments).
   void* argbuf = nullptr;
   CK(cudaMalloc(&argbuf, 4096));
   void* kargs[1] = {&argbuf};
-
-  int last_kernel_item = -1;
-  for (size_t i = 0; i < w.sequence.size(); i++)
-    if (w.sequence[i].type == sg::SeqItem::Kernel) last_kernel_item = (int)i;
 
   void* churn = nullptr;
   auto start = std::chrono::steady_clock::now();
@@ -253,6 +276,8 @@ int main(int argc, char** argv) {
         fprintf(stderr, "simtrain: rank %d: crash fault at step %ld (SIG%s)\n", rank, step, f.signal.c_str());
         fflush(stderr);
         signal(sig, SIG_DFL);
+        rlimit no_core{0, 0};  // a simulated crash should not litter core files
+        setrlimit(RLIMIT_CORE, &no_core);
         raise(sig);
       }
     }
@@ -275,12 +300,18 @@ int main(int argc, char** argv) {
       }
     }
 
+    const std::vector<sg::SeqItem>& seq = w.sequence_for(step);
+    int last_kernel_item = -1;
+    for (size_t i = 0; i < seq.size(); i++)
+      if (seq[i].type == sg::SeqItem::Kernel && seq[i].stream == "compute") last_kernel_item = (int)i;
+    std::set<cudaStream_t> side_used;
     std::vector<void*> step_allocs;
     bool comm_pending = false;  // an overlapped collective the step's last compute must wait for
     int coll_index = 0;
-    for (size_t i = 0; i < w.sequence.size(); i++) {
-      const sg::SeqItem& it = w.sequence[i];
-      cudaStream_t s_item = it.stream == "comm" ? comm : compute;
+    for (size_t i = 0; i < seq.size(); i++) {
+      const sg::SeqItem& it = seq[i];
+      cudaStream_t s_item = streams[it.stream];
+      if (s_item != compute && s_item != comm) side_used.insert(s_item);
       if (it.type == sg::SeqItem::Kernel) {
         if ((int)i == last_kernel_item && comm_pending) {
           CK(cudaEventRecord(ev_comm, comm));
@@ -288,7 +319,13 @@ int main(int argc, char** argv) {
           comm_pending = false;
         }
         unsigned g = it.grid > 0 ? (unsigned)it.grid : 1024, b = it.block > 0 ? (unsigned)it.block : 256;
-        for (int k = 0; k < it.count; k++) CK(cudaLaunchKernel(stub[i], dim3(g), dim3(b), kargs, 0, s_item));
+        const void* h = stub[it.kernel];
+        for (int k = 0; k < it.count; k++) {
+          if (next_kernel)
+            next_kernel(it.median_us, it.sigma,
+                        it.durations_us.empty() ? 0.0 : it.durations_us[(size_t)k % it.durations_us.size()]);
+          CK(cudaLaunchKernel(h, dim3(g), dim3(b), kargs, 0, s_item));
+        }
       } else if (it.type == sg::SeqItem::Alloc) {
         void* p = nullptr;
         cudaError_t e = cudaMalloc(&p, it.alloc_bytes);
@@ -343,6 +380,10 @@ int main(int argc, char** argv) {
     if (comm_pending) {
       CK(cudaEventRecord(ev_comm, comm));
       CK(cudaStreamWaitEvent(compute, ev_comm, 0));
+    }
+    for (cudaStream_t side : side_used) {  // the step ends when its side streams are done
+      CK(cudaEventRecord(ev_side, side));
+      CK(cudaStreamWaitEvent(compute, ev_side, 0));
     }
     for (void* p : step_allocs) CK(cudaFree(p));
     // loss.item(): the host waits for the step's GPU work.

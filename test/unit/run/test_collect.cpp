@@ -9,6 +9,7 @@
 
 #include <argus/record.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -157,6 +158,34 @@ TEST_CASE("collect_run: states, sparse copies, segments removed, other hosts and
       CHECK(to_json(p)["signal_name"] == "SIGKILL");
     }
   CHECK(seen);
+}
+
+TEST_CASE("a live pid that started after the record was written is a reused pid") {
+  int64_t self_start = process_start_ns(getpid());
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  REQUIRE(self_start > 0);
+  CHECK(self_start <= now_ns + 1000000000LL);
+  CHECK(self_start > now_ns - 3600LL * 1000000000LL);  // this test process started recently
+  Dirs d;
+  // A "running" record of our own pid, written a day before we started: not ours -> killed.
+  fs::path p = make_segment(d.shm, "runP", "h", getpid(), RecordState::running, 0, 5);
+  int fd = open(p.c_str(), O_RDWR);
+  RecordInfo info;
+  info.pid = getpid();
+  info.rank = 0;
+  info.host = "h";
+  info.run_id = "runP";
+  info.state = RecordState::running;
+  info.start_ns = static_cast<uint64_t>(self_start - 86400LL * 1000000000LL);
+  REQUIRE(write_fake_record(fd, info));
+  close(fd);
+  CollectOptions o;
+  o.run_id = "runP";
+  o.shm_dirs = {d.shm.string()};
+  auto got = collect_run(d.run, o);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].state == "killed");
 }
 
 TEST_CASE("versions the records saw fill the software summary") {
