@@ -4,6 +4,7 @@
 // $PROBE_OUT.<pid> (one JSON object per line) so tests can compare it with SIMGPU_CUPTI_LOG.
 #include <cupti.h>
 #include <nvtx3/nvToolsExt.h>
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,6 +17,9 @@ namespace {
 std::mutex g_mu;
 std::vector<std::string> g_lines;
 int g_buffers = 0;
+int g_init_devices = -1;
+bool g_cupti_on = false;
+size_t g_dropped_in_cb = 0;
 bool g_async_thread_seen = false;
 pid_t g_main_tid = 0;
 
@@ -26,7 +30,7 @@ void CUPTIAPI on_request(uint8_t** buf, size_t* size, size_t* max) {
 }
 
 void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buf, size_t, size_t valid) {
-  std::lock_guard<std::mutex> g(g_mu);
+  std::unique_lock<std::mutex> g(g_mu);
   g_buffers++;
   if (gettid() != g_main_tid) g_async_thread_seen = true;
   CUpti_Activity* r = nullptr;
@@ -57,13 +61,19 @@ void CUPTIAPI on_complete(CUcontext, uint32_t, uint8_t* buf, size_t, size_t vali
     }
     g_lines.push_back(line);
   }
+  g.unlock();
   free(buf);
+  // Clients query CUPTI from inside the callback (the Argus interposer does): must not deadlock,
+  // even while CUPTI's own thread wakes up meanwhile (a slow callback widens that window).
+  if (const char* ms = getenv("PROBE_SLOW_CB_MS")) usleep((useconds_t)atoi(ms) * 1000);
+  size_t d = 0;
+  cuptiActivityGetNumDroppedRecords(nullptr, 0, &d);
+  g_dropped_in_cb += d;
 }
 
 int g_callbacks = 0;
 void CUPTIAPI on_callback(void*, CUpti_CallbackDomain, CUpti_CallbackId, const void*) { g_callbacks++; }
 
-bool g_cupti_on = false;
 void at_exit() {
   if (g_cupti_on) cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
   const char* out = getenv("PROBE_OUT");
@@ -71,12 +81,14 @@ void at_exit() {
   std::string path = std::string(out) + "." + std::to_string(getpid());
   FILE* f = fopen(path.c_str(), "w");
   if (!f) return;
-  size_t dropped = 0;
-  cuptiActivityGetNumDroppedRecords(nullptr, 0, &dropped);
+  size_t dropped = g_dropped_in_cb;
+  size_t more = 0;
+  cuptiActivityGetNumDroppedRecords(nullptr, 0, &more);
+  dropped += more;
   std::lock_guard<std::mutex> g(g_mu);
   for (auto& l : g_lines) fprintf(f, "%s\n", l.c_str());
-  fprintf(f, "{\"kind\":\"summary\",\"buffers\":%d,\"dropped\":%zu,\"async\":%s,\"callbacks\":%d}\n", g_buffers, dropped,
-          g_async_thread_seen ? "true" : "false", g_callbacks);
+  fprintf(f, "{\"kind\":\"summary\",\"buffers\":%d,\"dropped\":%zu,\"async\":%s,\"callbacks\":%d,\"init_devices\":%d}\n",
+          g_buffers, dropped, g_async_thread_seen ? "true" : "false", g_callbacks, g_init_devices);
   fclose(f);
 }
 
@@ -87,8 +99,12 @@ int NVTX_API on_push(const char* msg) {
   return 0;
 }
 int NVTX_API on_pop() {
-  std::lock_guard<std::mutex> g(g_mu);
-  g_lines.push_back("{\"kind\":\"nvtx_pop\"}");
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    g_lines.push_back("{\"kind\":\"nvtx_pop\"}");
+  }
+  // Flush at every step end from the application thread, while CUPTI's thread also delivers.
+  if (g_cupti_on && getenv("PROBE_FLUSH_EACH_STEP")) cuptiActivityFlushAll(0);
   return 0;
 }
 bool g_exit_registered = false;
@@ -112,6 +128,9 @@ extern "C" __attribute__((visibility("default"))) int InitializeInjectionNvtx2(N
 
 extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) {
   g_main_tid = gettid();
+  // Tools call back into CUDA from here (reentrancy of cuInit / the runtime's lazy init).
+  using CountFn = int (*)(int*);
+  if (auto count = reinterpret_cast<CountFn>(dlsym(RTLD_DEFAULT, "cudaGetDeviceCount"))) count(&g_init_devices);
   if (cuptiActivityRegisterCallbacks(on_request, on_complete) != CUPTI_SUCCESS) return 0;
   g_cupti_on = true;
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_CONCURRENT_KERNEL);
@@ -119,6 +138,7 @@ extern "C" __attribute__((visibility("default"))) int InitializeInjection(void) 
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_MEMSET);
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_RUNTIME);
   cuptiActivityEnable(CUPTI_ACTIVITY_KIND_DRIVER);
+  if (getenv("PROBE_FLUSH_PERIOD_MS")) cuptiActivityFlushPeriod((uint32_t)atoi(getenv("PROBE_FLUSH_PERIOD_MS")));
   CUpti_SubscriberHandle a, b;
   if (cuptiSubscribe(&a, on_callback, nullptr) == CUPTI_SUCCESS) {
     cuptiEnableDomain(1, a, CUPTI_CB_DOMAIN_RUNTIME_API);

@@ -159,7 +159,9 @@ def t_workload_errors(tmp):
 
 def t_cupti_probe(tmp):
     wl = os.path.join(A.source, TINY)
-    env = {"CUDA_INJECTION64_PATH": A.probe, "NVTX_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe")}
+    env = {"CUDA_INJECTION64_PATH": A.probe, "NVTX_INJECTION64_PATH": A.probe, "PROBE_OUT": os.path.join(tmp, "probe"),
+           "PROBE_FLUSH_PERIOD_MS": "3", "PROBE_SLOW_CB_MS": "15",
+           "PROBE_FLUSH_EACH_STEP": "1"}
     p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "60"], env=dict(rank_env(tmp, 0, 1), **env),
                        capture_output=True, text=True, timeout=60)
     check(p.returncode == 0, "simtrain with the CUPTI probe injected exits 0 (%s)" % p.stderr.strip())
@@ -178,6 +180,7 @@ def t_cupti_probe(tmp):
           "every kernel's correlation id matches a cudaLaunchKernel runtime record")
     check(all(rt[k["corr"]]["start"] <= k["start"] for k in kern), "kernels start after their launch call")
     check(s["dropped"] == 0, "no dropped records")
+    check(s["init_devices"] == 8, "the tool could call the runtime from InitializeInjection (reentrant init)")
     check(s["async"], "full buffers were delivered from a CUPTI thread")
     check(s["callbacks"] > 0, "runtime API callbacks reached the subscriber")
     pushes = [r["name"] for r in got if r["kind"] == "nvtx_push"]
@@ -284,6 +287,53 @@ def t_slow_link(tmp):
     expect = 2 * 3 / 4 * 33554432 / (400e9 / 8) * 1e6  # ring transfer at full speed, in us
     check(abs(before - expect) / expect < 0.2, "allreduce takes the ring time 2(n-1)/n*bytes/bw (%.0f vs %.0f us)" % (before, expect))
     check(3.5 < during / before < 4.3, "slow_link x4 on rank 2 makes the ring 4x slower (%.0f -> %.0f us)" % (before, during))
+
+
+def t_collectives(tmp):
+    n = 4
+    wl = {"world_size": n, "steps": 3, "seed": 9, "link_gbps": 100,
+          "sequence": [{"kernel": "fwd", "count": 2, "median_us": 50},
+                       {"collective": "allreduce", "dtype": "bf16", "bytes": 1 << 20},
+                       {"collective": "allgather", "dtype": "f16", "bytes": 1 << 20},
+                       {"collective": "reducescatter", "dtype": "f32", "bytes": 1 << 20, "op": "max"},
+                       {"collective": "broadcast", "dtype": "u8", "bytes": 1 << 20},
+                       {"collective": "reduce", "dtype": "f32", "bytes": 1 << 20, "op": "avg"},
+                       {"collective": "sendrecv", "dtype": "f32", "bytes": 1 << 20}]}
+    run_ranks(tmp, write_workload(tmp, "all.json", wl), n)
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel" and is_nccl(r)]
+    want = ["ncclDevKernel_AllReduce_Sum_bf16_RING_LL", "ncclDevKernel_AllGather_RING_LL",
+            "ncclDevKernel_ReduceScatter_MinMax_f32_RING_LL", "ncclDevKernel_Broadcast_RING_LL",
+            "ncclDevKernel_Reduce_SumPostDiv_f32_RING_LL", "ncclDevKernel_SendRecv"]
+    for k in range(n):
+        mine = [r["name"] for r in sorted((r for r in recs if r["rank"] == k), key=lambda r: r["start"])]
+        check(mine == want * 3, "rank %d ran every collective kind in order, named like NCCL's kernels" % k)
+    # All ranks leave a collective together: same end time on every rank (ring model).
+    for name in want[:-1]:
+        ends = sorted({r["end"] for r in recs if r["name"] == name and r["step"] == 1})
+        check(len(ends) == 1, "%s ends at the same instant on all ranks" % name)
+    ar = statistics.median(dur_us(r) for r in recs if r["name"] == want[0])
+    ag = statistics.median(dur_us(r) for r in recs if r["name"] == want[1])
+    check(ag < ar, "allgather moves half the bytes of allreduce per link (%.0f < %.0f us)" % (ag, ar))
+
+
+def t_no_spin(tmp):
+    # Waiting costs no CPU: a 1.5 s kernel, and a collective waiting 1.5 s for a stalled peer.
+    import resource
+    wl = {"world_size": 2, "steps": 2, "seed": 1,
+          "sequence": [{"kernel": "long_kernel", "count": 1, "median_us": 750000},
+                       {"collective": "allreduce", "bytes": 4096}],
+          "faults": [{"kind": "stall", "ranks": [1], "steps": [1, 1], "us": 1500000}]}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.time()
+    run_ranks(tmp, write_workload(tmp, "ns.json", wl), 2)
+    wall = time.time() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    check(wall > 3.0, "the run took simulated time in real time (%.2f s)" % wall)
+    check(cpu < 0.6, "two ranks used %.3f CPU s over %.1f s of waiting: nothing spins" % (cpu, wall))
+    recs = [r for r in read_log(tmp) if r["kind"] == "kernel" and is_nccl(r) and r["step"] == 1]
+    r0 = [r for r in recs if r["rank"] == 0][0]
+    check(dur_us(r0) > 1.4e6, "rank 0's allreduce lasted through rank 1's 1.5 s stall (%.0f us)" % dur_us(r0))
 
 
 def wait_for(pred, timeout):

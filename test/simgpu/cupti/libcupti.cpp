@@ -50,7 +50,9 @@ struct Global {
   uint32_t flush_period_ms = 0;
   bool worker = false;
   CUpti_Subscriber_st* subscriber = nullptr;
-  std::mutex deliver_mu;  // serialises buffer delivery (worker vs FlushAll)
+  // Serialises buffer delivery (worker vs FlushAll); recursive because a client may flush
+  // from inside its buffer-completed callback. Order: deliver_mu, then mu.
+  std::recursive_mutex deliver_mu;
 };
 Global& G() {
   static Global* g = new Global();
@@ -232,8 +234,12 @@ void worker_main() {
     g.cv.wait_for(lk, std::chrono::nanoseconds(wake > sg::now_ns() ? wake - sg::now_ns() : 0));
     if (!g.req) continue;
     std::vector<Full> full;
+    // Lock order: deliver_mu before g.mu (FlushAll's order; clients call CUPTI from their
+    // buffer callbacks, which run under deliver_mu but never under g.mu).
+    lk.unlock();
     {
-      std::lock_guard<std::mutex> d(g.deliver_mu);
+      std::lock_guard<std::recursive_mutex> d(g.deliver_mu);
+      lk.lock();
       fill_locked(lk, false, full);
       if (g.flush_period_ms && sg::now_ns() >= last_period + g.flush_period_ms * 1000000ull) {
         last_period = sg::now_ns();
@@ -403,7 +409,7 @@ CUptiResult CUPTIAPI cuptiActivityEnableRuntimeApi(CUpti_CallbackId, uint8_t) { 
 
 CUptiResult CUPTIAPI cuptiActivityFlushAll(uint32_t flag) {
   Global& g = G();
-  std::lock_guard<std::mutex> d(g.deliver_mu);
+  std::lock_guard<std::recursive_mutex> d(g.deliver_mu);
   std::unique_lock<std::mutex> lk(g.mu);
   if (!g.req) return CUPTI_SUCCESS;
   std::vector<Full> full;

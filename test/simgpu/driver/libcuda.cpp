@@ -57,8 +57,11 @@ CUresult launch_impl(CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsign
 extern "C" {
 
 CUresult CUDAAPI cuInit(unsigned int) {
-  sg::driver_init();
+  // The driver counts as initialised before the injected tool runs: its InitializeInjection
+  // may call the driver and runtime (as with the real driver).
+  sg::init();
   g_inited.store(true);
+  sg::driver_init();
   return CUDA_SUCCESS;
 }
 

@@ -293,9 +293,10 @@ ncclResult_t coll(const char* kind, bool reduce, ncclDataType_t dt, ncclRedOp_t 
                   ncclComm* c, cudaStream_t s) {
   if (!c) return ncclInvalidArgument;
   if (!dtype_size(dt)) return ncclInvalidArgument;
+  // Real NCCL (2.19+) names: reductions carry op and type, data movement does not.
   std::string name = std::string("ncclDevKernel_") + kind + "_";
-  if (reduce) name += std::string(op_name(op)) + "_";
-  name += std::string(dtype_name(dt)) + "_RING_LL";
+  if (reduce) name += std::string(op_name(op)) + "_" + dtype_name(dt) + "_";
+  name += "RING_LL";
   GroupOp g{true, c, s, name, c->nranks > 1 ? xfer_factor * (double)bytes : 0.0, bytes, {}};
   return enqueue(std::move(g));
 }
@@ -492,3 +493,33 @@ ncclResult_t ncclGroupEnd() {
   return ncclSuccess;
 }
 }  // extern "C"
+
+// The profiling-interface names (pnccl*) real NCCL exports alongside: same functions.
+#define SG_PNCCL(ret, name, params) extern "C" ret p##name params __attribute__((alias(#name)));
+SG_PNCCL(ncclResult_t, ncclGetVersion, (int*))
+SG_PNCCL(ncclResult_t, ncclGetUniqueId, (ncclUniqueId*))
+SG_PNCCL(ncclResult_t, ncclCommInitRank, (ncclComm_t*, int, ncclUniqueId, int))
+SG_PNCCL(ncclResult_t, ncclCommInitRankConfig, (ncclComm_t*, int, ncclUniqueId, int, ncclConfig_t*))
+SG_PNCCL(ncclResult_t, ncclCommInitAll, (ncclComm_t*, int, const int*))
+SG_PNCCL(ncclResult_t, ncclCommFinalize, (ncclComm_t))
+SG_PNCCL(ncclResult_t, ncclCommDestroy, (ncclComm_t))
+SG_PNCCL(ncclResult_t, ncclCommAbort, (ncclComm_t))
+SG_PNCCL(ncclResult_t, ncclCommGetAsyncError, (ncclComm_t, ncclResult_t*))
+SG_PNCCL(ncclResult_t, ncclCommCount, (const ncclComm_t, int*))
+SG_PNCCL(ncclResult_t, ncclCommUserRank, (const ncclComm_t, int*))
+SG_PNCCL(ncclResult_t, ncclCommCuDevice, (const ncclComm_t, int*))
+SG_PNCCL(const char*, ncclGetErrorString, (ncclResult_t))
+SG_PNCCL(const char*, ncclGetLastError, (ncclComm_t))
+SG_PNCCL(ncclResult_t, ncclAllReduce, (const void*, void*, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclReduce, (const void*, void*, size_t, ncclDataType_t, ncclRedOp_t, int, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclBroadcast, (const void*, void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclBcast, (void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclAllGather, (const void*, void*, size_t, ncclDataType_t, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclReduceScatter, (const void*, void*, size_t, ncclDataType_t, ncclRedOp_t, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclAlltoAll, (const void*, void*, size_t, ncclDataType_t, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclSend, (const void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclRecv, (void*, size_t, ncclDataType_t, int, ncclComm_t, cudaStream_t))
+SG_PNCCL(ncclResult_t, ncclGroupStart, ())
+SG_PNCCL(ncclResult_t, ncclGroupEnd, ())
+SG_PNCCL(ncclResult_t, ncclMemAlloc, (void**, size_t))
+SG_PNCCL(ncclResult_t, ncclMemFree, (void*))

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -36,9 +37,13 @@ cudaError_t rt(int e) {
   return r;
 }
 
+// Not std::call_once: cuInit runs the CUDA_INJECTION64_PATH tool, which commonly calls back
+// into the runtime on this thread. cuInit itself is idempotent and reentrancy-safe.
 void rt_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { cuInit(0); });
+  static std::atomic<bool> done{false};
+  if (done.load(std::memory_order_acquire)) return;
+  cuInit(0);
+  done.store(true, std::memory_order_release);
 }
 
 #define RT(cbid) \
