@@ -191,7 +191,7 @@ int run_export(const ExportArgs& a) {
         std::string t = slurp(e.path);
         if (e.json) {
           auto j = nlohmann::json::parse(t, nullptr, false);
-          t = j.is_discarded() ? s.text(t) : s.json(j).dump(2) + "\n";
+          t = j.is_discarded() ? s.text(t) : s.json(j).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
         } else {
           t = s.text(t);
         }
