@@ -8,6 +8,9 @@ namespace argus::cli {
 
 void register_report(CLI::App& app, int* exit_code);
 void register_compare(CLI::App& app, int* exit_code);
+void register_status(CLI::App& app, int* exit_code);
+void register_doctor(CLI::App& app, int* exit_code);
+void register_export(CLI::App& app, int* exit_code);
 
 // Prints "argus <cmd>: <message>" as one line on stderr (newlines flattened).
 void error_line(const char* cmd, const std::string& message);

@@ -19,6 +19,9 @@ using Register = void (*)(CLI::App&, int*);
 const Register kCommands[] = {
     argus::cli::register_report,
     argus::cli::register_compare,
+    argus::cli::register_status,
+    argus::cli::register_doctor,
+    argus::cli::register_export,
 };
 }  // namespace
 

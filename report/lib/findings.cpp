@@ -39,6 +39,16 @@ double quantile_finite(std::vector<double> v, double q) {
   return v.empty() ? std::nan("") : stats::quantile(std::move(v), q);
 }
 
+// Noise of a series from its step-to-step differences: a level shift (the anomaly itself)
+// adds one large difference and leaves this estimate alone.
+double temporal_sigma(const std::vector<double>& v) {
+  std::vector<double> d;
+  for (size_t i = 1; i < v.size(); ++i)
+    if (std::isfinite(v[i]) && std::isfinite(v[i - 1])) d.push_back((v[i] - v[i - 1]) / std::sqrt(2.0));
+  if (d.size() < 2) return 0.0;
+  return stats::robust_sigma(d);
+}
+
 double sigma_finite(std::vector<double> v) {
   v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
   return v.size() < 2 ? 0.0 : stats::robust_sigma(v);
@@ -103,7 +113,7 @@ void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
   }
   // Baseline: the lower quartile of the run's own windows, so that a slowdown covering most
   // of the run is still measured against the run's good state.
-  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
+  double base = quantile_finite(wm, 0.25), sigma = temporal_sigma(wm);
   if (!(base > 0)) return;
   double thr = base + std::max(kWindowSigmas * sigma, kMinEffect * base);
   std::vector<bool> flag(W.size());
@@ -117,7 +127,7 @@ void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
     fd.first_step = c.idx(W[b].first);
     fd.last_step = c.idx(W[e].second - 1);
     fd.magnitude = worst / base;
-    fd.evidence = fmt::format("{}: mean step time up to {} against the run's steady median of {} per window (x{:.2f}).",
+    fd.evidence = fmt::format("{}: mean step time up to {} against the run's good steady level of {} (lower quartile of its windows) (x{:.2f}).",
                               steps_text(fd.first_step, fd.last_step), ms(worst), ms(base), fd.magnitude);
     out.push_back(std::move(fd));
   }
@@ -274,7 +284,7 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     for (size_t r = 0; r < c.R; ++r) per_rank.push_back(nan_mean(c.a.coll_ns[r], b, e));
     wm.push_back(median_finite(per_rank));
   }
-  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
+  double base = quantile_finite(wm, 0.25), sigma = temporal_sigma(wm);
   if (!(base > 0)) return;
   double thr = base + std::max(kWindowSigmas * sigma, 0.10 * base);
   std::vector<bool> flag(W.size());
@@ -503,13 +513,21 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
   for (size_t r = 0; r < c.R; ++r)
     for (const auto& cs : c.m.ranks[r].comms) comms[cs.comm].push_back({r, &cs});
   std::set<size_t> lagging, waiting;
-  std::string hang_op;
+  std::string hang_op, hang_where;  // hang_where: "communicator <id>, sequence number <S>"
   for (auto& [id, v] : comms) {
     uint64_t max_enq = 0;
     for (auto& [r, cs] : v) max_enq = std::max(max_enq, cs->enqueued);
     bool stuck = false;
     for (auto& [r, cs] : v)
-      if (cs->completed < cs->enqueued) { stuck = true; waiting.insert(r); if (hang_op.empty()) hang_op = cs->last_op; }
+      if (cs->completed < cs->enqueued) { stuck = true; waiting.insert(r); }
+    // The collective the others wait in: sequence max_enq, its op from a rank that issued it;
+    // a communicator with ranks behind is the one to name.
+    bool lags = std::any_of(v.begin(), v.end(), [&](auto& p) { return p.second->enqueued < max_enq; });
+    if (stuck && (hang_where.empty() || lags)) {
+      hang_where = fmt::format("communicator {:016x}, sequence number {}", id, max_enq);
+      for (auto& [r, cs] : v)
+        if (cs->enqueued == max_enq && !cs->last_op.empty()) { hang_op = cs->last_op; break; }
+    }
     if (!stuck) continue;
     for (auto& [r, cs] : v)
       if (cs->enqueued < max_enq) lagging.insert(r);
@@ -570,8 +588,9 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
   fd.first_step = fd.last_step = stop.value_or(0);
   fd.magnitude = 1.0;
   if (!hang_op.empty()) fd.collective = hang_op;
-  fd.evidence = fmt::format("{} never entered the {} that {} other rank(s) were waiting in at step {}; the job stopped progressing there.",
+  fd.evidence = fmt::format("{} never entered the {} ({}) that {} other rank(s) were waiting in at step {}; the job stopped progressing there.",
                             rank_list(culprits), hang_op.empty() ? "collective" : hang_op,
+                            hang_where.empty() ? std::string("sequence unknown") : hang_where,
                             waiting.size(), fd.first_step);
   out.push_back(std::move(fd));
 }
