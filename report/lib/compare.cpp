@@ -51,7 +51,12 @@ Derived derive(const LoadedRun& run) {
   Derived d;
   size_t R = m.ranks.size(), S = a.steps.size();
   d.world = int(R);
-  for (auto [b, e] : a.windows) {
+  // Samples are means over windows of at least 5 steps: consecutive steps are correlated
+  // (queues, clocks, allocator state), windows of several steps much less so.
+  std::vector<std::pair<size_t, size_t>> wins;
+  size_t W = std::max<size_t>(5, size_t(a.window_steps));
+  for (size_t b = a.first_steady; b + (W + 1) / 2 <= S; b += W) wins.push_back({b, std::min(S, b + W)});
+  for (auto [b, e] : wins) {
     double s = 0; size_t n = 0;
     for (size_t p = b; p < e; ++p) if (std::isfinite(a.job_step_ns[p])) { s += a.job_step_ns[p]; ++n; }
     if (n) d.step_w.push_back(s / double(n));
@@ -462,7 +467,7 @@ std::string compare_markdown(const CompareResult& r) {
     double scale = m.unit == "ms" ? 1e-6 : m.unit == "us" ? 1e-3 : 1.0;
     auto cell = [&](double med, const stats::Interval& ci) {
       double rel = med != 0 ? std::max(med - ci.lo, ci.hi - med) / std::fabs(med) : 0;
-      return fmt::format("{:.4g} {} ±{:.1f}%", med * scale, m.unit, 100 * rel);
+      return fmt::format("{:.4g} {} ±{}%", med * scale, m.unit, 100 * rel >= 1 ? fmt::format("{:.0f}", 100 * rel) : fmt::format("{:.2f}", 100 * rel));
     };
     std::string delta = !m.testable ? "need more samples" : m.significant ? fmt::format("{:+.2f}%", 100 * m.delta) : "~";
     std::string test = fmt::format("p={:.3g} q={:.3g} n={}+{}", m.p, m.q, m.a.size(), m.b.size());
@@ -477,7 +482,7 @@ std::string compare_markdown(const CompareResult& r) {
   line("| item | change per step | share |");
   line("|---|---|---|");
   for (const auto& a : r.attribution)
-    line(fmt::format("| {} | {:+.4f} ms | {:.0f}% |", md_short(a.display, 80) + (a.what == "kernel" ? "" : " (" + a.what + ")"), a.delta_ns_per_step / 1e6,
+    line(fmt::format("| {} | {:+.4f} ms | {:.0f}% |", md_short(a.display, 80), a.delta_ns_per_step / 1e6,
                      100 * a.share));
   return o;
 }

@@ -39,6 +39,16 @@ double quantile_finite(std::vector<double> v, double q) {
   return v.empty() ? std::nan("") : stats::quantile(std::move(v), q);
 }
 
+// Noise of a series from its step-to-step differences: a level shift (the anomaly itself)
+// adds one large difference and leaves this estimate alone.
+double temporal_sigma(const std::vector<double>& v) {
+  std::vector<double> d;
+  for (size_t i = 1; i < v.size(); ++i)
+    if (std::isfinite(v[i]) && std::isfinite(v[i - 1])) d.push_back((v[i] - v[i - 1]) / std::sqrt(2.0));
+  if (d.size() < 2) return 0.0;
+  return stats::robust_sigma(d);
+}
+
 double sigma_finite(std::vector<double> v) {
   v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
   return v.size() < 2 ? 0.0 : stats::robust_sigma(v);
@@ -103,7 +113,7 @@ void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
   }
   // Baseline: the lower quartile of the run's own windows, so that a slowdown covering most
   // of the run is still measured against the run's good state.
-  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
+  double base = quantile_finite(wm, 0.25), sigma = temporal_sigma(wm);
   if (!(base > 0)) return;
   double thr = base + std::max(kWindowSigmas * sigma, kMinEffect * base);
   std::vector<bool> flag(W.size());
@@ -117,7 +127,7 @@ void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
     fd.first_step = c.idx(W[b].first);
     fd.last_step = c.idx(W[e].second - 1);
     fd.magnitude = worst / base;
-    fd.evidence = fmt::format("{}: mean step time up to {} against the run's steady median of {} per window (x{:.2f}).",
+    fd.evidence = fmt::format("{}: mean step time up to {} against the run's good steady level of {} (lower quartile of its windows) (x{:.2f}).",
                               steps_text(fd.first_step, fd.last_step), ms(worst), ms(base), fd.magnitude);
     out.push_back(std::move(fd));
   }
@@ -274,7 +284,7 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     for (size_t r = 0; r < c.R; ++r) per_rank.push_back(nan_mean(c.a.coll_ns[r], b, e));
     wm.push_back(median_finite(per_rank));
   }
-  double base = quantile_finite(wm, 0.25), sigma = sigma_finite(wm);
+  double base = quantile_finite(wm, 0.25), sigma = temporal_sigma(wm);
   if (!(base > 0)) return;
   double thr = base + std::max(kWindowSigmas * sigma, 0.10 * base);
   std::vector<bool> flag(W.size());

@@ -93,7 +93,19 @@ void decode_integrity(const Record& r, RankData& d) {
 
 }  // namespace
 
-RankData decode_record(const void* image, size_t size, const std::string& file) {
+bool Extents::any(uint64_t off, uint64_t len) const {
+  if (all) return true;
+  // First extent that ends after off.
+  auto it = std::upper_bound(data.begin(), data.end(), off, [](uint64_t v, const auto& e) { return v < e.second; });
+  return it != data.end() && it->first < off + len;
+}
+
+RankData decode_record(const void* image, size_t size, const std::string& file, const Extents* ex) {
+  static const Extents kAll;
+  if (!ex) ex = &kAll;
+  auto present = [&](const void* row, size_t len) {
+    return ex->any(uint64_t(static_cast<const char*>(row) - static_cast<const char*>(image)), len);
+  };
   if (const char* why = validate(image, size)) {
     std::string reason = why;
     const auto* h = static_cast<const Header*>(image);
@@ -137,7 +149,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
   std::vector<const StepRow*> rows;
   for (uint32_t i = 0; i < kStepRing; ++i) {
     const StepRow& s = r.steps[i];
-    if (s.seq == 0) continue;
+    if (!present(&s, sizeof s.seq) || s.seq == 0) continue;
     if (s.seq & 1) { d.integrity.torn_reads++; continue; }
     if (s.ordinal % kStepRing != i) throw InputError(file, "corrupt (step ring slot " + std::to_string(i) + " holds ordinal " + std::to_string(s.ordinal) + ")");
     rows.push_back(&s);
@@ -148,7 +160,8 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
     if (i && rows[i]->ordinal == rows[i - 1]->ordinal) throw InputError(file, "corrupt (duplicate step ordinal)");
     if (rows[i]->index < 0 || (i && rows[i]->index <= rows[i - 1]->index)) user_index_ok = false;
   }
-  std::map<uint64_t, uint64_t> ordinal_to_index;
+  std::vector<std::pair<uint64_t, uint64_t>> ordinal_to_index;  // sorted by ordinal
+  ordinal_to_index.reserve(rows.size());
   d.steps.reserve(rows.size());
   for (const StepRow* s : rows) {
     StepRec o;
@@ -163,13 +176,13 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
     o.mallocs = s->mallocs;
     o.frees = s->frees;
     o.alloc_failures = s->alloc_failures;
-    ordinal_to_index[s->ordinal] = o.index;
+    ordinal_to_index.push_back({s->ordinal, o.index});
     d.steps.push_back(o);
   }
   d.steps_total = std::max<uint64_t>(r.step_summary.steps_begun, d.steps.size());
   auto index_of = [&](uint64_t ordinal) -> uint64_t {
     if (ordinal_to_index.empty()) return ordinal;
-    auto it = ordinal_to_index.lower_bound(ordinal);
+    auto it = std::lower_bound(ordinal_to_index.begin(), ordinal_to_index.end(), std::make_pair(ordinal, uint64_t(0)));
     if (it != ordinal_to_index.end() && it->first == ordinal) return it->second;
     // Outside the ring: extrapolate from the nearest known step (indices advance like ordinals).
     if (it == ordinal_to_index.end()) --it;
@@ -181,7 +194,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
   std::vector<int32_t> kmap(kMaxKernels, -1);
   for (uint32_t i = 0; i < kMaxKernels; ++i) {
     const KernelRow& k = r.kernels[i];
-    if (k.state != kRowReady) continue;
+    if (!present(&k, sizeof k.state) || k.state != kRowReady) continue;
     KernelStat ks;
     ks.name = kernel_name(r, k, i);
     ks.count = k.gpu_count;
@@ -217,7 +230,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
   uint64_t wsteps = h.window_steps ? h.window_steps : kDefaultWindowSteps;
   for (uint32_t i = 0; i < kMaxWindows; ++i) {
     const WindowRow& w = r.windows[i];
-    if (w.seq == 0) continue;
+    if (!present(&w, sizeof w.seq) || w.seq == 0) continue;
     if (w.seq & 1) { d.integrity.torn_reads++; continue; }
     if (w.window % kMaxWindows != i) throw InputError(file, "corrupt (window slot " + std::to_string(i) + " holds window " + std::to_string(w.window) + ")");
     uint32_t n = std::min<uint32_t>(w.n_entries, kWindowEntries);
@@ -236,7 +249,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
   // Communicators and collectives.
   for (uint32_t i = 0; i < kMaxComms; ++i) {
     const CommRow& c = r.comms[i];
-    if (c.state != kRowReady) continue;
+    if (!present(&c, sizeof c.state) || c.state != kRowReady) continue;
     CommSeq cs;
     cs.comm = c.id_hash;
     cs.comm_size = c.nranks;
@@ -249,7 +262,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
   }
   for (uint32_t i = 0; i < kMaxCollectives; ++i) {
     const CollectiveRow& c = r.collectives[i];
-    if (c.state != kRowReady) continue;
+    if (!present(&c, sizeof c.state) || c.state != kRowReady) continue;
     if (c.comm >= kMaxComms) throw InputError(file, "corrupt (collective row " + std::to_string(i) + " names communicator " + std::to_string(c.comm) + ")");
     CollStat o;
     o.op = op_name(c.op);
@@ -288,18 +301,77 @@ RankData decode_record(const void* image, size_t size, const std::string& file) 
   return d;
 }
 
+namespace {
+
+// A reusable, record-sized buffer: sparse record files are read extent by extent into it and
+// the same extents are zeroed again afterwards, so after the first rank no page is faulted in
+// again (per-page faults dominated merging thousands of ranks).
+struct ReadBuffer {
+  void* p = nullptr;
+  ReadBuffer() {
+    p = mmap(nullptr, sizeof(Record), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) p = nullptr;
+  }
+  ~ReadBuffer() { if (p) munmap(p, sizeof(Record)); }
+};
+
+constexpr uint64_t kMaxBufferedBytes = 24u << 20;  // denser files are mapped instead of read
+
+}  // namespace
+
 RankData read_record_file(const fs::path& path, const std::string& name) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw InputError(name, std::string("cannot open (") + std::strerror(errno) + ")");
+  struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
   struct stat st{};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { ::close(fd); throw InputError(name, "not a regular file"); }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) throw InputError(name, "not a regular file");
   size_t size = size_t(st.st_size);
-  if (size == 0) { ::close(fd); throw InputError(name, "truncated (empty file)"); }
+  if (size == 0) throw InputError(name, "truncated (empty file)");
+  Extents ex;
+  {
+    // Data extents of a sparse file; any error (no SEEK_DATA support) leaves `all` set.
+    std::vector<std::pair<uint64_t, uint64_t>> v;
+    off_t pos = 0;
+    bool ok = true;
+    while (pos < off_t(size)) {
+      off_t b = lseek(fd, pos, SEEK_DATA);
+      if (b < 0) { ok = errno == ENXIO; break; }
+      off_t e = lseek(fd, b, SEEK_HOLE);
+      if (e < 0) { ok = false; break; }
+      v.push_back({uint64_t(b), uint64_t(e)});
+      pos = e;
+    }
+    if (ok) { ex.all = false; ex.data = std::move(v); }
+  }
+  uint64_t data_bytes = 0;
+  for (auto [b, e] : ex.data) data_bytes += std::min<uint64_t>(e, sizeof(Record)) - std::min<uint64_t>(b, sizeof(Record));
+  thread_local ReadBuffer buf;
+  if (!ex.all && buf.p && data_bytes <= kMaxBufferedBytes) {
+    auto* base = static_cast<char*>(buf.p);
+    std::vector<std::pair<uint64_t, uint64_t>> filled;
+    struct Rezero {
+      char* base;
+      std::vector<std::pair<uint64_t, uint64_t>>* f;
+      ~Rezero() { for (auto [b, e] : *f) std::memset(base + b, 0, e - b); }
+    } rezero{base, &filled};
+    for (auto [b, e] : ex.data) {
+      e = std::min<uint64_t>(e, sizeof(Record));
+      if (b >= e) continue;
+      filled.push_back({b, e});
+      uint64_t done = 0;
+      while (b + done < e) {
+        ssize_t n = pread(fd, base + b + done, e - b - done, off_t(b + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw InputError(name, std::string("read failed (") + (n < 0 ? std::strerror(errno) : "file shrank") + ")");
+        done += uint64_t(n);
+      }
+    }
+    return decode_record(base, size, name, &ex);
+  }
   void* p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
   if (p == MAP_FAILED) throw InputError(name, std::string("cannot map (") + std::strerror(errno) + ")");
   struct Unmap { void* p; size_t n; ~Unmap() { munmap(p, n); } } guard{p, size};
-  return decode_record(p, size, name);
+  return decode_record(p, size, name, &ex);
 }
 
 namespace {

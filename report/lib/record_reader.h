@@ -7,6 +7,8 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model.h"
 
@@ -23,8 +25,17 @@ class InputError : public std::runtime_error {
   std::string file_, reason_;
 };
 
+// Which byte ranges of a record file hold data (SEEK_DATA/SEEK_HOLE on a sparse copy). Rows
+// that lie entirely in a hole are zero, i.e. empty, and are not touched: a record is ~55 MiB
+// of mostly empty fixed-capacity tables, and touching every row costs a page fault each.
+struct Extents {
+  bool all = true;                                   // no information: everything may hold data
+  std::vector<std::pair<uint64_t, uint64_t>> data;   // [begin, end), sorted
+  bool any(uint64_t off, uint64_t len) const;
+};
+
 // Decodes one record image (a file's bytes). `file` names it in errors and in RankInfo::file.
-RankData decode_record(const void* image, size_t size, const std::string& file);
+RankData decode_record(const void* image, size_t size, const std::string& file, const Extents* extents = nullptr);
 // mmap()s and decodes a record file (only the pages the decoder touches are read).
 RankData read_record_file(const std::filesystem::path& path, const std::string& display_name);
 

@@ -48,10 +48,14 @@ ojson summary_ms(const stats::Summary& s) {
 // The parts of run_meta.json a reader of metrics.json wants at hand; the full file stays beside it.
 ojson run_section(const RunModel& m) {
   ojson run;
-  run["dir"] = m.run_dir;
+  // The folder's name only: moving a run directory must not change its metrics.json.
+  std::string dir = m.run_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (auto p = dir.find_last_of('/'); p != std::string::npos && p + 1 < dir.size()) dir = dir.substr(p + 1);
+  run["dir"] = dir;
   ojson meta = ojson::parse(m.meta_json, nullptr, false);
   bool ok = !meta.is_discarded() && meta.is_object();
-  run["run_meta"] = ok ? "run_meta.json" : nullptr;
+  run["run_meta"] = ok ? ojson("run_meta.json") : ojson(nullptr);
   for (const char* k : {"run_id", "name", "command", "hosts", "fingerprint"})
     run[k] = ok && meta.contains(k) ? meta[k] : ojson(nullptr);
   std::string rid;
