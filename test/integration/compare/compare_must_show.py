@@ -33,21 +33,23 @@ SCHEMA = os.path.join(SRC, "schemas", "compare.schema.json")
 JOBS = 2
 STEPS = 200
 
-# The slowed kernel: ~24% of GPU time (>= 5% required); the others make a plausible step.
+# The slowed kernel takes ~6% of GPU time (the must-show says ">= 5%"). Steps are GPU-bound
+# (~9.7 ms of kernels, 100 us of host time): step time is wall-clock, and on a loaded 2-core
+# machine host-side jitter of a few hundred us per step would otherwise shift it by percents.
 TARGET = "sm80_xmma_gemm_bf16bf16_bf16f32_f32_tn_n"
 ALT = "sm80_xmma_gemm_bf16bf16_bf16f32_f32_nn_n_splitk"  # "another cuBLAS algorithm"
 
 
 def workload(seed, steps=STEPS, faults=None, target=TARGET):
     return {
-        "world_size": 1, "steps": steps, "seed": seed, "host_us": 300,
+        "world_size": 1, "steps": steps, "seed": seed, "host_us": 100,
         "sequence": [
             {"kernel": "void at::native::vectorized_elementwise_kernel<4, at::native::FillFunctor<float>>",
-             "count": 6, "median_us": 25.0, "sigma": 0.05},
-            {"kernel": target, "count": 4, "median_us": 120.0, "sigma": 0.03},
-            {"kernel": "sm80_xmma_gemm_bf16bf16_bf16f32_f32_nt_n", "count": 4, "median_us": 150.0, "sigma": 0.03},
-            {"kernel": "void at::native::reduce_kernel<512, 1>", "count": 4, "median_us": 40.0, "sigma": 0.08},
-            {"kernel": "void multi_tensor_apply_kernel<adam>", "count": 2, "median_us": 90.0, "sigma": 0.03},
+             "count": 6, "median_us": 150.0, "sigma": 0.05},
+            {"kernel": target, "count": 2, "median_us": 300.0, "sigma": 0.03},
+            {"kernel": "sm80_xmma_gemm_bf16bf16_bf16f32_f32_nt_n", "count": 4, "median_us": 1200.0, "sigma": 0.03},
+            {"kernel": "void at::native::reduce_kernel<512, 1>", "count": 4, "median_us": 240.0, "sigma": 0.08},
+            {"kernel": "void multi_tensor_apply_kernel<adam>", "count": 2, "median_us": 1200.0, "sigma": 0.03},
             {"alloc_bytes": 1 << 20, "free": True},
         ],
         "faults": faults or [],
