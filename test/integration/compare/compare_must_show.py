@@ -96,6 +96,18 @@ def run_all(work, jobs):
         return {n: f.result() for n, f in futs.items()}
 
 
+def run_pairs(work, pairs):
+    """pairs: [((name, workload), (name, workload))]: the two runs of a pair run at the same
+    time and pairs one after the other, so both runs of a compared pair see the same machine
+    load (step time is wall-clock; other jobs on a 2-core machine shift it by percents)."""
+    out = {}
+    with cf.ThreadPoolExecutor(2) as ex:
+        for (na, wa), (nb, wb) in pairs:
+            fa, fb = ex.submit(run, work, na, wa), ex.submit(run, work, nb, wb)
+            out[na], out[nb] = fa.result(), fb.result()
+    return out
+
+
 def compare(work, a, b, name, extra=()):
     """argus compare A B -> (exit code, compare.json or None, stderr)."""
     out = os.path.join(work.dir, "cmp-" + name)
@@ -136,15 +148,14 @@ def first_attribution(doc):
 
 def test_rates(work):
     pairs = int(os.environ.get("ARGUS_COMPARE_PAIRS", "20"))
-    jobs = {}
+    plan = []
     for i in range(pairs):
-        jobs[f"h{i}a"] = (workload(1000 + 2 * i), None)
-        jobs[f"h{i}b"] = (workload(1001 + 2 * i), None)
-        # The slowed run of trial i has its own seed; its baseline is healthy run h{i}a.
-        jobs[f"s{i}"] = (workload(5000 + i, faults=slow_target()), None)
-    runs = run_all(work, jobs)
+        plan.append(((f"h{i}a", workload(1000 + 2 * i)), (f"h{i}b", workload(1001 + 2 * i))))
+        # Trial i: a healthy baseline and the slowed run, each with its own seed, run together.
+        plan.append(((f"c{i}", workload(3000 + i)), (f"s{i}", workload(5000 + i, faults=slow_target()))))
+    runs = run_pairs(work, plan)
     res = compare_many(work, {**{f"h{i}": (runs[f"h{i}a"], runs[f"h{i}b"]) for i in range(pairs)},
-                              **{f"s{i}": (runs[f"h{i}a"], runs[f"s{i}"]) for i in range(pairs)}})
+                              **{f"s{i}": (runs[f"c{i}"], runs[f"s{i}"]) for i in range(pairs)}})
     false_alarms, inconclusive, detected, first, first_kernel = [], [], 0, 0, 0
     for i in range(pairs):
         rc, doc, err = res[f"h{i}"]
