@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Child { double wall_s = 0; double rss_mib = 0; int rc = -1; };
+struct Child { double wall_s = 0; double cpu_s = 0; double rss_mib = 0; int rc = -1; };
 
 Child run_report(const std::string& argus, const fs::path& dir) {
   auto t0 = std::chrono::steady_clock::now();
@@ -38,6 +38,7 @@ Child run_report(const std::string& argus, const fs::path& dir) {
   Child c;
   c.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   c.rss_mib = double(ru.ru_maxrss) / 1024.0;
+  c.cpu_s = double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   c.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return c;
 }
@@ -81,7 +82,7 @@ int main(int argc, char** argv) {
   for (const auto& e : fs::directory_iterator(full / "ranks")) files.push_back(e.path());
   std::sort(files.begin(), files.end());
   nlohmann::ordered_json scaling;
-  double t128 = 0;
+  double t128 = 0, c128 = 0;
   for (int n : {128, 256, 512}) {
     fs::path d = data / ("run-" + std::to_string(n));
     if (!fs::exists(d / "ranks")) {
@@ -91,22 +92,26 @@ int main(int argc, char** argv) {
     }
     Child c = run_report(argus, d);
     if (c.rc != 0) { std::fprintf(stderr, "bench-report: argus report failed on %d ranks (%d)\n", n, c.rc); return 1; }
-    std::fprintf(stderr, "bench-report: %4d ranks: %.2f s, peak RSS %.0f MiB\n", n, c.wall_s, c.rss_mib);
-    scaling[std::to_string(n)] = std::round(c.wall_s * 1000) / 1000;
-    if (n == 128) t128 = c.wall_s;
+    std::fprintf(stderr, "bench-report: %4d ranks: %.2f s wall, %.2f s CPU, peak RSS %.0f MiB\n", n, c.wall_s, c.cpu_s, c.rss_mib);
+    scaling[std::to_string(n)] = {{"wall_s", std::round(c.wall_s * 1000) / 1000}, {"cpu_s", std::round(c.cpu_s * 1000) / 1000}};
+    if (n == 128) { t128 = c.wall_s; c128 = c.cpu_s; }
   }
   Child c = run_report(argus, full);
   if (c.rc != 0) { std::fprintf(stderr, "bench-report: argus report failed on 1024 ranks (%d)\n", c.rc); return 1; }
-  std::fprintf(stderr, "bench-report: 1024 ranks: %.2f s, peak RSS %.0f MiB\n", c.wall_s, c.rss_mib);
-  scaling["1024"] = std::round(c.wall_s * 1000) / 1000;
+  std::fprintf(stderr, "bench-report: 1024 ranks: %.2f s wall, %.2f s CPU, peak RSS %.0f MiB\n", c.wall_s, c.cpu_s, c.rss_mib);
+  scaling["1024"] = {{"wall_s", std::round(c.wall_s * 1000) / 1000}, {"cpu_s", std::round(c.cpu_s * 1000) / 1000}};
   nlohmann::ordered_json out;
   out["benchmark"] = "report";
   out["ranks"] = world;
   out["steps"] = steps;
   out["merge_s"] = std::round(c.wall_s * 1000) / 1000;
+  out["merge_cpu_s"] = std::round(c.cpu_s * 1000) / 1000;  // less sensitive to other load on the machine
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) > 0) out["load_avg_1m"] = std::round(load[0] * 100) / 100;
   out["peak_rss_mib"] = std::round(c.rss_mib);
   out["scaling_s"] = scaling;
   out["growth_1024_over_128"] = t128 > 0 ? std::round(c.wall_s / t128 * 100) / 100 : 0.0;  // 8.0 = linear
+  out["cpu_growth_1024_over_128"] = c128 > 0 ? std::round(c.cpu_s / c128 * 100) / 100 : 0.0;
   out["targets"] = {{"merge_s", 10}, {"peak_rss_mib", 2048}};
   out["page_cache"] = "warm (records read back right after being written or from an earlier run)";
   if (gen_s > 0) out["generate_s"] = std::round(gen_s * 10) / 10;

@@ -45,8 +45,13 @@ int run_report(const ReportArgs& a) {
   try {
     if (a.collect) {
 #ifdef ARGUS_HAVE_COLLECT
-      auto got = argus::run::collect_leftovers(a.run_dir);
-      if (!a.quiet) std::fprintf(stderr, "argus report: collected %zu leftover record(s)\n", got.size());
+      try {
+        auto got = argus::run::collect_leftovers(a.run_dir);
+        if (!a.quiet) std::fprintf(stderr, "argus report: collected %zu leftover record(s)\n", got.size());
+      } catch (const std::exception& e) {
+        error_line("report", std::string("--collect: ") + e.what());  // "<file>: <reason>" from the collector
+        return 2;
+      }
 #else
       error_line("report", "--collect: this build has no collector (report/run missing)");
       return 2;

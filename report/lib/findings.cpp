@@ -541,6 +541,18 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
                  (rd.info.last_alive_ns && run_alive > rd.info.last_alive_ns + 2000000000ull);
     if (early) crashed.insert(r);
   }
+  // A rank the others were waiting for that died of a different signal than the rest (SIGKILL
+  // of one rank, then the launcher's SIGTERM to the others) crashed; one killed like everybody
+  // else hung first and was stopped afterwards.
+  {
+    std::map<int, size_t> sigs;
+    for (size_t r = 0; r < c.R; ++r) if (died(c.m.ranks[r])) sigs[c.m.ranks[r].info.signal]++;
+    int common = 0;
+    size_t best = 0;
+    for (auto [sg, n] : sigs) if (n > best) { best = n; common = sg; }
+    for (size_t r : lagging)
+      if (died(c.m.ranks[r]) && (c.m.ranks[r].info.signal != common || best == 1)) crashed.insert(r);
+  }
   if (crashed.empty() && died_n > 0 && died_n < c.R && waiting.empty())
     for (size_t r = 0; r < c.R; ++r) if (died(c.m.ranks[r])) crashed.insert(r);  // some ranks died, the rest finished
   for (size_t r : crashed) {
@@ -580,9 +592,14 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
   fd.first_step = fd.last_step = stop.value_or(0);
   fd.magnitude = 1.0;
   if (!hang_op.empty()) fd.collective = hang_op;
-  fd.evidence = fmt::format("{} never entered the {} that {} other rank(s) were waiting in at step {}; the job stopped progressing there.",
+  bool all_dead = true;
+  for (size_t r = 0; r < c.R; ++r)
+    if (std::find(culprits.begin(), culprits.end(), c.m.ranks[r].info.rank) != culprits.end()) all_dead = all_dead && died(c.m.ranks[r]);
+  fd.evidence = fmt::format("{} never entered the {} that {} other rank(s) were waiting in at step {}; the job stopped progressing there{}.",
                             rank_list(culprits), hang_op.empty() ? "collective" : hang_op,
-                            waiting.size(), fd.first_step);
+                            waiting.size() - std::min(waiting.size(), size_t(std::count_if(waiting.begin(), waiting.end(), [&](size_t r) {
+                              return std::find(culprits.begin(), culprits.end(), c.m.ranks[r].info.rank) != culprits.end(); }))),
+                            fd.first_step, all_dead ? " (the process ended killed; its exit signal was not recorded)" : "");
   out.push_back(std::move(fd));
 }
 

@@ -37,11 +37,12 @@ struct StepRec {
   int64_t host_end_ns = 0;
   uint64_t gpu_busy_ns = 0;    // union of kernel time on the GPU in this step
   uint64_t coll_ns = 0;        // time in collective (NCCL) kernels in this step
-  uint64_t kernels = 0;        // kernels completed
-  uint64_t launches = 0;       // launch calls
-  uint64_t mallocs = 0;        // device allocation calls in the step
-  uint64_t frees = 0;
-  uint64_t alloc_failures = 0;
+  // Counts are 32-bit (saturated on load): 10^7 steps x 10^3 ranks must fit in memory.
+  uint32_t kernels = 0;        // kernels completed
+  uint32_t launches = 0;       // launch calls
+  uint32_t mallocs = 0;        // device allocation calls in the step
+  uint32_t frees = 0;
+  uint32_t alloc_failures = 0;
   double duration() const { return double(host_end_ns - host_start_ns); }
 };
 

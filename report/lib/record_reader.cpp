@@ -6,6 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -171,11 +175,12 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
     o.host_end_ns = closed ? int64_t(s->host_end_ns) : 0;
     o.gpu_busy_ns = s->gpu_busy_ns;
     o.coll_ns = s->collective_ns;
-    o.kernels = s->gpu_kernels;
-    o.launches = s->launches;
-    o.mallocs = s->mallocs;
-    o.frees = s->frees;
-    o.alloc_failures = s->alloc_failures;
+    auto sat = [](uint64_t v) { return uint32_t(std::min<uint64_t>(v, UINT32_MAX)); };
+    o.kernels = sat(s->gpu_kernels);
+    o.launches = sat(s->launches);
+    o.mallocs = sat(s->mallocs);
+    o.frees = sat(s->frees);
+    o.alloc_failures = sat(s->alloc_failures);
     ordinal_to_index.push_back({s->ordinal, o.index});
     d.steps.push_back(o);
   }
@@ -413,18 +418,50 @@ RunModel load_run(const fs::path& dir, const LoadOptions& opt) {
   for (const auto& e : fs::directory_iterator(ranks, ec))
     if (e.is_regular_file() || e.is_symlink()) files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  size_t done = 0;
-  for (const auto& f : files) {
-    std::string shown = (fs::path("ranks") / f.filename()).string();
-    try {
-      RankData d = read_record_file(f, shown);
-      d.info.file = f.filename().string();
-      m.ranks.push_back(std::move(d));
-    } catch (const InputError& e) {
-      if (!opt.skip_bad) throw InputError((dir / e.file()).string(), e.reason());
-      m.bad_files.push_back({e.file(), e.reason()});
+  // Ranks are decoded in parallel (one reusable read buffer per thread); results land in
+  // file order, so the output does not depend on scheduling.
+  std::vector<std::optional<RankData>> decoded(files.size());
+  std::vector<std::optional<InputError>> errors(files.size());
+  std::atomic<size_t> next_file{0}, done{0};
+  auto work = [&] {
+    for (size_t i; (i = next_file.fetch_add(1)) < files.size();) {
+      std::string shown = (fs::path("ranks") / files[i].filename()).string();
+      try {
+        decoded[i] = read_record_file(files[i], shown);
+        decoded[i]->info.file = files[i].filename().string();
+      } catch (const InputError& e) {
+        errors[i] = e;
+      } catch (const std::exception& e) {
+        errors[i] = InputError(shown, e.what());
+      }
+      done.fetch_add(1);
     }
-    if (opt.progress) opt.progress(++done, files.size());
+  };
+  size_t nthreads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8, std::max<size_t>(1, files.size() / 8)});
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < nthreads; ++t) pool.emplace_back(work);
+  if (opt.progress) {
+    // The caller's callback runs on this thread only.
+    std::thread self(work);
+    size_t shown = 0;
+    while (shown < files.size()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      size_t d = done.load();
+      if (d != shown) { shown = d; opt.progress(d, files.size()); }
+    }
+    self.join();
+  } else {
+    work();
+  }
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (errors[i]) {
+      if (!opt.skip_bad) throw InputError((dir / errors[i]->file()).string(), errors[i]->reason());
+      m.bad_files.push_back({errors[i]->file(), errors[i]->reason()});
+    } else {
+      m.ranks.push_back(std::move(*decoded[i]));
+      decoded[i].reset();
+    }
   }
   fs::path meta = dir / "run_meta.json";
   if (fs::exists(meta, ec)) {
