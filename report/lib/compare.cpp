@@ -330,7 +330,19 @@ CompareResult compare_runs(const std::vector<const LoadedRun*>& A, const std::ve
       sum += at.delta_ns_per_step;
     }
     res.explained = res.step_delta_ns != 0 ? sum / res.step_delta_ns : 0;
-    std::stable_sort(res.attribution.begin(), res.attribution.end(), [](const Attribution& x, const Attribution& y) {
+    // Items backed by a metric that counts toward the verdict (relevant, significant, effect
+    // >= min_effect; a kernel: its own metric; collectives: collective_time; host gaps:
+    // step_time) first, then the rest, each largest first: otherwise host-gap noise of tens
+    // to hundreds of us/step outranks a real 2% kernel slowdown.
+    std::set<std::string> sig;
+    for (const auto& m : res.metrics)
+      if (m.relevant && m.significant && std::fabs(m.delta) >= opt.min_effect) sig.insert(m.name);
+    auto backed = [&](const Attribution& x) {
+      return sig.count(x.what == "kernel" ? "kernel:" + x.name : x.what == "collectives" ? "collective_time" : "step_time") > 0;
+    };
+    std::stable_sort(res.attribution.begin(), res.attribution.end(), [&](const Attribution& x, const Attribution& y) {
+      bool bx = backed(x), by = backed(y);
+      if (bx != by) return bx;
       return std::fabs(x.delta_ns_per_step) > std::fabs(y.delta_ns_per_step);
     });
     if (res.attribution.size() > 12) res.attribution.resize(12);
@@ -476,7 +488,7 @@ std::string compare_markdown(const CompareResult& r) {
   line("");
   line("## Attribution of the step-time change");
   line("");
-  line(fmt::format("Step time changed by {:+.3f} ms per step; the items below add up to {:.0f}% of it (GPU time per rank and step, so overlapping work can add to more than 100%).",
+  line(fmt::format("Step time changed by {:+.3f} ms per step; the items below add up to {:.0f}% of it (GPU time per rank and step, so overlapping work can add to more than 100%). Items backed by a significant difference come first, then the rest; each group largest first.",
                    r.step_delta_ns / 1e6, 100 * r.explained));
   line("");
   line("| item | change per step | share |");

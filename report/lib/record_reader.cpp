@@ -238,9 +238,10 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
     if (!present(&w, sizeof w.seq) || w.seq == 0) continue;
     if (w.seq & 1) { d.integrity.torn_reads++; continue; }
     if (w.window % kMaxWindows != i) throw InputError(file, "corrupt (window slot " + std::to_string(i) + " holds window " + std::to_string(w.window) + ")");
-    uint32_t n = std::min<uint32_t>(w.n_entries, kWindowEntries);
     uint64_t first = index_of(w.first_ordinal), last = index_of(w.first_ordinal + wsteps - 1);
-    for (uint32_t e = 0; e < n; ++e) {
+    // Every slot, not the first n_entries: libargus places entries by hashing the kernel
+    // index (open addressing), so used entries are not contiguous; unused ones have kernel 0.
+    for (uint32_t e = 0; e < kWindowEntries; ++e) {
       const WindowEntry& we = w.entries[e];
       if (we.kernel == 0 || we.count == 0) continue;
       if (we.kernel > kMaxKernels || kmap[we.kernel - 1] < 0) throw InputError(file, "corrupt (window entry names kernel row " + std::to_string(we.kernel - 1) + ", which is empty)");
