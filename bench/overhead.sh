@@ -8,6 +8,8 @@
 #     ../shared/traces/a100-16rank-rank0.json.gz (kernel sequence and durations of one real
 #     ProfilerStep), hooked (LD_PRELOAD + CUDA/NVTX injection, CUPTI on) vs unhooked, min of RUNS.
 #   self_overhead_ns: the interposer's own measurement of its hook bodies (record integrity).
+# Timing on a shared, loaded machine is noisy (min of alternating runs helps, not fully):
+# bench/overhead-ir.sh gives the noise-free companion figure (callgrind instructions/launch).
 # Last line: one JSON object.  Env: RUNS (default 5), LAUNCHES (default 200000), STEPS (20).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

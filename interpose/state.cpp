@@ -18,7 +18,7 @@ namespace argus::ip {
 
 std::atomic<int> g_state{kFresh};
 Recorder g_rec;
-thread_local Tls t_tls ARGUS_TLS = {};
+thread_local constinit Tls t_tls ARGUS_TLS = {};
 PtrMap<16> g_registered;
 PtrMap<15> g_func_rows;
 PtrMap<16> g_allocs;
@@ -271,9 +271,9 @@ void overhead_sample(uint64_t ns) noexcept {
   __atomic_fetch_add(&in.overhead_sum_ns, ns, __ATOMIC_RELAXED);
 }
 
-int32_t kernel_for(const void* handle, int kind) noexcept {
+__attribute__((noinline)) int32_t kernel_for_slow(const void* handle, int kind) noexcept {
   uint64_t v;
-  if (g_func_rows.find(uint64_t(handle), &v)) [[likely]] return int32_t(v);
+  if (g_func_rows.find(uint64_t(handle), &v)) return int32_t(v);  // raced with another thread
   const char* name = nullptr;
   uint32_t flags = 0;
   if (kind == 0) {

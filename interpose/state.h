@@ -29,7 +29,10 @@ struct Tls {
   uint32_t launch_tick;    // launch sampling counter
   uint64_t last_alloc_fail_ns;  // for retry-after-failure detection
 };
-extern thread_local Tls t_tls ARGUS_TLS;
+// constinit: tells every including TU that t_tls has no dynamic initialiser, so accesses are a
+// plain %fs-relative load (initial-exec) instead of a check of the weak "TLS init function"
+// symbol (and a PLT call if it existed) on each of the hot path's four accesses.
+extern thread_local constinit Tls t_tls ARGUS_TLS;
 
 // True if this call should be recorded; starts recording on first use (may create the
 // record).  False when disabled, failed, or reentrant.
@@ -56,7 +59,14 @@ extern PtrMap<16> g_allocs;      // device address → size
 
 // Kernel row for a function handle; slow path on a miss (name lookup, interning).
 // kind: 0 runtime host stub / cudaKernel_t, 1 driver CUfunction, 2 driver CUkernel
-int32_t kernel_for(const void* handle, int kind) noexcept;
+// The cache hit is inlined into the hook (no call, no callee-saved register spills of the slow
+// path); a miss goes to kernel_for_slow.
+int32_t kernel_for_slow(const void* handle, int kind) noexcept;
+inline int32_t kernel_for(const void* handle, int kind) noexcept {
+  uint64_t v;
+  if (g_func_rows.find(uint64_t(handle), &v)) [[likely]] return int32_t(v);
+  return kernel_for_slow(handle, kind);
+}
 
 // Steps (also used by NVTX and the time-window thread).
 void step_begin_from(int64_t index, uint32_t source) noexcept;
