@@ -183,7 +183,7 @@ TEST_CASE("usage errors exit 2 with one line", "[output][errors]") {
   CHECK(slurp(t.path / "err").find("no rank records") != std::string::npos);
 }
 
-TEST_CASE("--warmup N is honoured and reported", "[output]") {
+TEST_CASE("warm-up given as N (--warmup N) is honoured and reported", "[output]") {
   auto m = model_of(small_spec());
   AnalysisOptions o;
   o.warmup = 10;
