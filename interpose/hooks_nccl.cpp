@@ -55,6 +55,14 @@ void register_comm(ncclComm_t comm, uint64_t id_hash, int rank, int nranks) {
   int dev = -1;
   if (auto f = real<ncclResult_t (*)(const ncclComm_t, int*)>(S_ncclCommCuDevice)) f(comm, &dev);
   g_rec.comm(id_hash, rank, nranks, uint64_t(comm), dev);
+  // The NCCL version as loaded by the job (run_meta.json reports it); communicator creation
+  // is rare, so asking here costs nothing on the hot path.
+  rec::Integrity& in = g_rec.integrity();
+  if (__atomic_load_n(&in.nccl_version, __ATOMIC_RELAXED) == 0) {
+    int v = 0;
+    if (auto gv = real<ncclResult_t (*)(int*)>(S_ncclGetVersion); gv && gv(&v) == ncclSuccess)
+      __atomic_store_n(&in.nccl_version, int32_t(v), __ATOMIC_RELAXED);
+  }
   rec::Header& h = g_rec.record()->header;
   if (h.rank < 0 && h.rank_source == 0) {  // identity from the first communicator
     __atomic_store_n(&h.rank, int32_t(rank), __ATOMIC_RELAXED);
