@@ -24,6 +24,7 @@ namespace argus::report {
 namespace {
 
 namespace fs = std::filesystem;
+constexpr int kMaxWorldSize = 1 << 20;  // far above any job; bounds per-rank allocations
 using namespace argus::rec;
 
 std::string bounded(const char* p, size_t cap) { return std::string(p, strnlen(p, cap)); }
@@ -135,6 +136,12 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
   info.rank = h.rank;
   info.local_rank = h.local_rank;
   info.world_size = h.world_size > 0 ? h.world_size : 0;
+  // Bounds the report's per-rank tables (missing ranks are listed one by one): a world size
+  // or rank beyond any real job is a corrupt header, not a reason to allocate gigabytes.
+  if (info.world_size > kMaxWorldSize)
+    throw InputError(file, "corrupt (world size " + std::to_string(info.world_size) + " is beyond " + std::to_string(kMaxWorldSize) + ")");
+  if (info.rank >= kMaxWorldSize)
+    throw InputError(file, "corrupt (rank " + std::to_string(info.rank) + " is beyond " + std::to_string(kMaxWorldSize) + ")");
   info.pid = uint32_t(h.pid);
   info.host = bounded(h.host, sizeof h.host);
   info.run_id = bounded(h.run_id, sizeof h.run_id);
