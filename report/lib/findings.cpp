@@ -223,20 +223,27 @@ void stragglers(const Ctx& c, std::vector<Finding>& out) {
   }
 }
 
-void host_stalls(const Ctx& c, std::vector<Finding>& out) {
-  if (c.S < 4 || !(c.base_step > 0)) return;
-  // Per-rank baseline gap over its steady steps; noise pooled over all residuals (subsampled
-  // to keep this linear for big runs).
+// Per-rank baseline host gap (GPU idle waiting for its host) over the steady steps; NaN for a
+// rank with fewer than 4 such steps. `pooled` (optional) gets residuals for the noise scale,
+// subsampled to keep this linear for big runs.
+std::vector<double> steady_gap_baseline(const Ctx& c, std::vector<double>* pooled) {
   std::vector<double> base(c.R, std::nan(""));
-  std::vector<double> pooled;
   size_t stride = std::max<size_t>(1, (c.R * (c.S - c.f)) / 500000);
   for (size_t r = 0; r < c.R; ++r) {
     std::vector<double> v;
     for (size_t p = c.f; p < c.S; ++p) if (!std::isnan(c.a.gap_ns[r][p])) v.push_back(c.a.gap_ns[r][p]);
     if (v.size() < 4) continue;
     base[r] = stats::median(v);
-    for (size_t i = 0; i < v.size(); i += stride) pooled.push_back(v[i] - base[r]);
+    if (pooled)
+      for (size_t i = 0; i < v.size(); i += stride) pooled->push_back(v[i] - base[r]);
   }
+  return base;
+}
+
+void host_stalls(const Ctx& c, std::vector<Finding>& out) {
+  if (c.S < 4 || !(c.base_step > 0)) return;
+  std::vector<double> pooled;
+  std::vector<double> base = steady_gap_baseline(c, &pooled);
   if (pooled.size() < 8) return;
   double sig = sigma_finite(pooled);
   double thr = std::max(kStallSigmas * sig, kMinStall * c.base_step);
@@ -275,9 +282,36 @@ void host_stalls(const Ctx& c, std::vector<Finding>& out) {
 
 bool overlaps(const Finding& f, uint64_t a, uint64_t b) { return f.first_step <= b && a <= f.last_step; }
 
+// How late the latest rank reached the collectives of steps [b, e), per step: its host gap
+// above its own baseline plus its compute above the cross-rank median. Ranks that each stay
+// below the host_stall / straggler thresholds still make everyone else wait in the collective
+// (a descheduled host on a busy machine does exactly this); such a wait is a late arrival,
+// not a slow collective.
+double arrival_lateness(const Ctx& c, const std::vector<double>& base_gap, size_t b, size_t e) {
+  double worst = 0;
+  std::vector<double> sum(c.R, 0.0);
+  size_t n = 0;
+  std::vector<double> col;
+  for (size_t p = b; p < e; ++p) {
+    col.clear();
+    for (size_t r = 0; r < c.R; ++r) col.push_back(c.a.compute_ns[r][p]);
+    double med = median_finite(col);
+    for (size_t r = 0; r < c.R; ++r) {
+      double late = 0, g = c.a.gap_ns[r][p], k = c.a.compute_ns[r][p];
+      if (std::isfinite(g) && std::isfinite(base_gap[r])) late += std::max(0.0, g - base_gap[r]);
+      if (std::isfinite(k) && std::isfinite(med)) late += std::max(0.0, k - med);
+      sum[r] += late;
+    }
+    ++n;
+  }
+  for (size_t r = 0; r < c.R && n; ++r) worst = std::max(worst, sum[r] / double(n));
+  return worst;
+}
+
 void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vector<Finding>& out) {
   const auto& W = c.a.windows;
   if (W.size() < 4) return;
+  const std::vector<double> base_gap = steady_gap_baseline(c, nullptr);
   std::vector<double> wm;
   for (auto [b, e] : W) {
     std::vector<double> per_rank;
@@ -293,7 +327,10 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     // rank arrived late: a late rank is reported as such, not as a slow collective.
     bool explained = false;
     for (const auto& l : late) explained = explained || overlaps(l, c.idx(W[w].first), c.idx(W[w].second - 1));
-    flag[w] = std::isfinite(wm[w]) && wm[w] > thr && wm[w] - base > 0.02 * c.base_step && !explained;
+    bool rose = std::isfinite(wm[w]) && wm[w] > thr && wm[w] - base > 0.02 * c.base_step;
+    // Half of the rise accounted for by the latest rank's arrival is a late arrival.
+    if (rose && !explained) explained = arrival_lateness(c, base_gap, W[w].first, W[w].second) >= 0.5 * (wm[w] - base);
+    flag[w] = rose && !explained;
   }
   // The op: from per-window NCCL kernel data when present, else the costliest collective.
   std::string top_op = c.a.collectives.empty() ? "" : c.a.collectives.front().op;
@@ -333,7 +370,7 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
       (void)in;
     }
     if (!op.empty()) fd.collective = op;
-    fd.evidence = fmt::format("{}: time in collectives{} rose to {} per step from a steady {} (x{:.2f}) on all ranks, while no rank computed late.",
+    fd.evidence = fmt::format("{}: time in collectives{} rose to {} per step from a steady {} (x{:.2f}) on all ranks, while no rank arrived late.",
                               steps_text(fd.first_step, fd.last_step), op.empty() ? "" : " (" + op + ")", ms(worst), ms(base), fd.magnitude);
     out.push_back(std::move(fd));
   }

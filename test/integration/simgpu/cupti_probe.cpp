@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -20,7 +21,7 @@ int g_buffers = 0;
 int g_init_devices = -1;
 bool g_cupti_on = false;
 size_t g_dropped_in_cb = 0;
-bool g_async_thread_seen = false;
+std::atomic<bool> g_async_thread_seen{false};
 pid_t g_main_tid = 0;
 
 void CUPTIAPI on_request(uint8_t** buf, size_t* size, size_t* max) {
@@ -75,6 +76,11 @@ int g_callbacks = 0;
 void CUPTIAPI on_callback(void*, CUpti_CallbackDomain, CUpti_CallbackId, const void*) { g_callbacks++; }
 
 void at_exit() {
+  // PROBE_WAIT_ASYNC_MS: give CUPTI's thread time to deliver on its own before the forced flush
+  // below takes everything on this thread (makes the "delivered from CUPTI's thread" check
+  // independent of how loaded the machine is).
+  if (const char* w = getenv("PROBE_WAIT_ASYNC_MS"))
+    for (int i = 0; i < atoi(w) && !g_async_thread_seen.load(); ++i) usleep(1000);
   if (g_cupti_on) cuptiActivityFlushAll(CUPTI_ACTIVITY_FLAG_FLUSH_FORCED);
   const char* out = getenv("PROBE_OUT");
   if (!out) return;
@@ -88,7 +94,7 @@ void at_exit() {
   std::lock_guard<std::mutex> g(g_mu);
   for (auto& l : g_lines) fprintf(f, "%s\n", l.c_str());
   fprintf(f, "{\"kind\":\"summary\",\"buffers\":%d,\"dropped\":%zu,\"async\":%s,\"callbacks\":%d,\"init_devices\":%d}\n",
-          g_buffers, dropped, g_async_thread_seen ? "true" : "false", g_callbacks, g_init_devices);
+          g_buffers, dropped, g_async_thread_seen.load() ? "true" : "false", g_callbacks, g_init_devices);
   fclose(f);
 }
 

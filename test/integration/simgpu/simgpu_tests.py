@@ -181,11 +181,22 @@ def t_cupti_probe(tmp):
     check(all(rt[k["corr"]]["start"] <= k["start"] for k in kern), "kernels start after their launch call")
     check(s["dropped"] == 0, "no dropped records")
     check(s["init_devices"] == 8, "the tool could call the runtime from InitializeInjection (reentrant init)")
-    check(s["async"], "full buffers were delivered from a CUPTI thread")
     check(s["callbacks"] > 0, "runtime API callbacks reached the subscriber")
     pushes = [r["name"] for r in got if r["kind"] == "nvtx_push"]
     check(pushes == ["ProfilerStep#%d" % i for i in range(60)], "simtrain marks steps ProfilerStep#0..59 through NVTX")
     check(sum(r["kind"] == "nvtx_pop" for r in got) == 60, "every step range is popped")
+    # Without application flushes, buffers come from CUPTI's own thread (periodic flush).
+    p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "10"],
+                       env=dict(rank_env(tmp, 0, 1), CUDA_INJECTION64_PATH=A.probe,
+                                PROBE_OUT=os.path.join(tmp, "async"), PROBE_FLUSH_PERIOD_MS="3",
+                                PROBE_WAIT_ASYNC_MS="20000"),
+                       capture_output=True, text=True, timeout=60)
+    got = read_log(tmp, "async")
+    summary = [r for r in got if r["kind"] == "summary"]
+    check(p.returncode == 0 and len(summary) == 1 and summary[0]["async"],
+          "without application flushes, buffers were delivered from CUPTI's own thread")
+    check(sum(r["kind"] == "kernel" for r in got) == 10 * 12, "and every kernel record arrived (%d/120)" %
+          sum(r["kind"] == "kernel" for r in got))
     # CUPTI already taken: activity registration fails like with nsys attached.
     p = subprocess.run(with_simgpu(wl) + [simtrain(), "--steps", "2"],
                        env=dict(rank_env(tmp, 0, 1), CUDA_INJECTION64_PATH=A.probe,
