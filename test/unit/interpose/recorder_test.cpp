@@ -1,5 +1,4 @@
 // Unit tests of the rank-record writer (interpose/recorder.h) — no simgpu, no libargus.so.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "recorder.h"
