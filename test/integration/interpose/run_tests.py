@@ -60,6 +60,17 @@ def kernels_by_name(rec):
     return {k["name"]: k for k in rec["kernels"]}
 
 
+def truth_durations(log):
+    """simgpu's ground truth (SIMGPU_CUPTI_LOG): kernel name -> [duration ns of each execution]."""
+    truth = {}
+    for f in glob.glob(log + ".*"):
+        for line in open(f):
+            d = json.loads(line)
+            if d.get("kind") == "kernel":
+                truth.setdefault(d["name"], []).append(d["end"] - d["start"])
+    return truth
+
+
 def run(cmd, env, **kw):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=100, **kw)
 
@@ -111,12 +122,7 @@ def t_cupti_durations(tmp):
     check(len(recs) == 1, "one record")
     if not recs:
         return
-    truth = {}
-    for f in glob.glob(log + ".*"):
-        for line in open(f):
-            d = json.loads(line)
-            if d.get("kind") == "kernel":
-                truth.setdefault(d["name"], []).append(d["end"] - d["start"])
+    truth = truth_durations(log)
     check(len(truth) >= 3, "ground truth has kernels")
     ks = kernels_by_name(recs[0])
     for name, durs in truth.items():
@@ -337,15 +343,6 @@ EVENT_WORKLOAD = {"world_size": 1, "steps": 30, "seed": 3, "host_us": 100, "sequ
 KERR_EVENT_SAMPLING = 1 << 7  # rec::kErrEventSampling
 DUR_EVENT_SAMPLING = 2        # rec::kDurEventSampling
 
-
-def truth_durations(log):
-    truth = {}
-    for f in glob.glob(log + ".*"):
-        for line in open(f):
-            d = json.loads(line)
-            if d.get("kind") == "kernel":
-                truth.setdefault(d["name"], []).append(d["end"] - d["start"])
-    return truth
 
 
 def t_event_fallback(tmp):
