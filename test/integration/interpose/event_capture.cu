@@ -4,7 +4,9 @@
 // invalidate the capture), launches on the capturing stream (must never get events: a
 // captured event cannot be queried), then launches after the capture.  Exits 1 on any CUDA
 // error (the capture must end cleanly; the sticky last error must stay clean); prints what it
-// did as JSON.  Built with nvcc, linked against simgpu's libraries only.
+// did as JSON.  `event_capture threads`: 8 threads launch at once, each on its own stream
+// (the pool's lock-free acquisition and the harvest's try-lock under contention).
+// Built with nvcc, linked against simgpu's libraries only.
 #include <cuda_runtime.h>
 #include <cstdio>
 #include <thread>
@@ -16,11 +18,31 @@ extern "C" __global__ void k_after(float* x) { x[threadIdx.x] += 4.0f; }
 
 #define CHECK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { fprintf(stderr, "%s failed: %s\n", #x, cudaGetErrorName(e_)); return 1; } } while (0)
 
-constexpr int kLaunches = 1024, kReplays = 3;
+constexpr int kLaunches = 1024, kReplays = 3, kThreads = 8;
 
-int main() {
+int threads(float* d) {
+  int errors[kThreads] = {};
+  std::thread t[kThreads];
+  for (int i = 0; i < kThreads; ++i)
+    t[i] = std::thread([&, i] {
+      cudaStream_t s;
+      if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) { errors[i] = 1; return; }
+      for (int j = 0; j < 4 * kLaunches; ++j) k_side<<<1, 256, 0, s>>>(d);
+      errors[i] = (int)cudaStreamSynchronize(s) | (int)cudaGetLastError();
+    });
+  int bad = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    t[i].join();
+    bad |= errors[i];
+  }
+  printf("{\"threads\":%d,\"launches\":%d,\"errors\":%d}\n", kThreads, 4 * kLaunches, bad);
+  return bad ? 1 : 0;
+}
+
+int main(int argc, char** argv) {
   float* d = nullptr;
   CHECK(cudaMalloc(&d, 256 * sizeof(float)));
+  if (argc > 1) return threads(d);
   cudaStream_t s, side;
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   CHECK(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking));

@@ -465,6 +465,26 @@ def t_event_capture(tmp):
                 check(sampled[n] > 0, "%s: %s sampled (%s)" % (what, n, sampled))
             check(integ["event_samples"] == sampled["k_before"] + sampled["k_side"] + sampled["k_after"],
                   "%s: event_samples == sum of sampled counts" % what)
+    # 8 threads launching at once (every latency sample is a candidate): no sample lost or
+    # counted twice, no failure, and a plausible number of them (contention may skip some).
+    d = os.path.join(tmp, "threads")
+    os.makedirs(d)
+    plain = run([exe, "threads"], base_env(tmp, preload=False))
+    env = base_env(d)
+    env.update({"ARGUS_CUPTI": "0", "ARGUS_EVENT_SAMPLING": "1"})
+    r = run([exe, "threads"], env)
+    check(r.returncode == 0 and r.stdout == plain.stdout, "8 threads: exit status and output unchanged (%s)" % r.stderr)
+    recs = records(d)
+    check(len(recs) == 1, "8 threads: one record")
+    if recs:
+        integ = recs[0]["integrity"]
+        k = kernels_by_name(recs[0])["k_side"]
+        launches = sum(k["launches"].values())
+        check(launches == 8 * 4096, "8 threads: every launch counted (%d)" % launches)
+        check(not integ["init_errors"] & KERR_EVENT_SAMPLING, "8 threads: no event call failed")
+        check(k["sampled_count"] == k["gpu_count"] == integ["event_samples"], "8 threads: samples consistent (%s)" % k)
+        check(launches // 400 <= integ["event_samples"] <= launches // 35,
+              "8 threads: %d samples of %d launches" % (integ["event_samples"], launches))
 
 
 TESTS = {"launch_paths": t_launch_paths, "cupti_durations": t_cupti_durations, "fail_open": t_fail_open,
