@@ -3,7 +3,8 @@
 # valgrind (callgrind, deterministic: immune to the load of a shared machine, unlike timing).
 #   launch_plain_ir / launch_hooked_ir: instructions per launch of bench-launch-loop, from the
 #     difference of two runs (N1 and N2 launches) so that start-up cost cancels out;
-#   launch_overhead_ir: hooked minus plain (hooks + record only, CUPTI off).
+#   launch_overhead_ir: hooked minus plain (hooks + record only, CUPTI and its event-pair
+#     fallback off).
 # The per-function split of the hooked run is printed to stderr (callgrind_annotate).
 # Last line: one JSON object.  Env: N1 (default 10240), N2 (default 30720).
 set -euo pipefail
@@ -22,7 +23,7 @@ trap 'rm -rf "$tmp" "$shm"' EXIT
 export LD_LIBRARY_PATH=$build/lib/simgpu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 ir() {  # $1 = plain|hooked, $2 = launches → total instructions of the run
   local out=$tmp/$1-$2.cg env=()
-  [ "$1" = hooked ] && env=(ARGUS_SHM_DIR=$shm ARGUS_CUPTI=0 LD_PRELOAD=$lib)
+  [ "$1" = hooked ] && env=(ARGUS_SHM_DIR=$shm ARGUS_CUPTI=0 ARGUS_EVENT_SAMPLING=0 LD_PRELOAD=$lib)
   env "${env[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" "$build/bin/bench-launch-loop" "$2" \
     2>"$tmp/vg.log" >/dev/null
   awk '/^summary:/ {print $2}' "$out"

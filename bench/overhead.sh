@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # scripts/bench overhead — what libargus.so costs, on simgpu.
 #   launch_overhead_ns: ns added per intercepted cudaLaunchKernel (hooked minus unhooked, min
-#     of RUNS alternating runs of N launches each; hooks + record only, CUPTI off), and
-#     launch_overhead_ratio (hooked / unhooked).  launch_overhead_with_cupti_ns: the same with
-#     CUPTI activity collection on (includes simgpu's own cost of producing activity records).
+#     of RUNS alternating runs of N launches each; hooks + record only: CUPTI off and its
+#     event-pair fallback off), and launch_overhead_ratio (hooked / unhooked).
+#     launch_overhead_with_cupti_ns: the same with CUPTI activity collection on (includes
+#     simgpu's own cost of producing activity records).  launch_overhead_event_sampling_ns:
+#     the same with CUPTI off and its fallback on (sampled CUDA event pairs, as when CUPTI is
+#     missing or taken by another profiler).
 #   step_overhead_pct: end-to-end step time of a simtrain replay of
 #     ../shared/traces/a100-16rank-rank0.json.gz (kernel sequence and durations of one real
 #     ProfilerStep), hooked (LD_PRELOAD + CUDA/NVTX injection, CUPTI on) vs unhooked, min of RUNS.
+#   step_overhead_event_sampling_pct: the replay with CUPTI off and the event-pair fallback on.
 #   self_overhead_ns: the interposer's own measurement of its hook bodies (record integrity).
 # Timing on a shared, loaded machine is noisy (min of alternating runs helps, not fully):
 # bench/overhead-ir.sh gives the noise-free companion figure (callgrind instructions/launch).
@@ -54,27 +58,30 @@ json.dump({"world_size": 1, "steps": steps, "seed": 1, "host_us": host_us, "sequ
 print("replay: %d kernels/step, %.1f ms GPU, %.1f ms host per step" % (len(inside), gpu_us / 1000, host_us / 1000), file=sys.stderr)
 EOF
 
-launch_loop() {  # $1 = plain|hooked|cupti → ns per launch
+launch_loop() {  # $1 = plain|hooked|cupti|events → ns per launch
   local d=$shm/ll-$RANDOM
   mkdir -p "$d"
   case $1 in
     plain) "$build/bin/bench-launch-loop" "$launches" ;;
-    hooked) ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 LD_PRELOAD=$lib "$build/bin/bench-launch-loop" "$launches" ;;
+    hooked) ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 ARGUS_EVENT_SAMPLING=0 LD_PRELOAD=$lib "$build/bin/bench-launch-loop" "$launches" ;;
+    events) ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 LD_PRELOAD=$lib "$build/bin/bench-launch-loop" "$launches" ;;
     cupti) ARGUS_SHM_DIR=$d LD_PRELOAD=$lib CUDA_INJECTION64_PATH=$lib "$build/bin/bench-launch-loop" "$launches" ;;
   esac | awk '/ns_per_launch/ {print $2}'
   if [ "$1" = hooked ]; then "$build/bin/argus-recdump" "$d"/argus-* > "$tmp/self-$RANDOM.json"; fi
   rm -rf "$d"
 }
-replay() {  # $1 = plain|hooked|hooks → seconds for the run (hooks: CUPTI off)
+replay() {  # $1 = plain|hooked|hooks|events → seconds for the run (hooks: CUPTI and events off; events: CUPTI off)
   local d=$shm/rp-$RANDOM
   mkdir -p "$d"
   local t0 t1
   t0=$(date +%s.%N)
   if [ "$1" = plain ]; then
     SIMGPU_WORKLOAD=$tmp/replay.json SIMTRAIN_RENDEZVOUS=$d "$build/bin/simtrain" >/dev/null
-  elif [ "$1" = hooks ]; then
-    SIMGPU_WORKLOAD=$tmp/replay.json SIMTRAIN_RENDEZVOUS=$d ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 LD_PRELOAD=$lib \
-      NVTX_INJECTION64_PATH=$lib "$build/bin/simtrain" >/dev/null
+  elif [ "$1" = hooks ] || [ "$1" = events ]; then
+    local ev=0
+    [ "$1" = events ] && ev=  # empty: the default sampling rate
+    SIMGPU_WORKLOAD=$tmp/replay.json SIMTRAIN_RENDEZVOUS=$d ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 ARGUS_EVENT_SAMPLING=$ev \
+      LD_PRELOAD=$lib NVTX_INJECTION64_PATH=$lib "$build/bin/simtrain" >/dev/null
   else
     SIMGPU_WORKLOAD=$tmp/replay.json SIMTRAIN_RENDEZVOUS=$d ARGUS_SHM_DIR=$d LD_PRELOAD=$lib \
       CUDA_INJECTION64_PATH=$lib NVTX_INJECTION64_PATH=$lib "$build/bin/simtrain" >/dev/null
@@ -84,16 +91,19 @@ replay() {  # $1 = plain|hooked|hooks → seconds for the run (hooks: CUPTI off)
   rm -rf "$d"
 }
 
-plain=() hooked=() cupti=() rplain=() rhooked=() rhooks=()
+plain=() hooked=() cupti=() events=() rplain=() rhooked=() rhooks=() revents=()
 for ((i = 0; i < runs; i++)); do
   plain+=("$(launch_loop plain)"); hooked+=("$(launch_loop hooked)"); cupti+=("$(launch_loop cupti)")
-  rplain+=("$(replay plain)"); rhooked+=("$(replay hooked)"); rhooks+=("$(replay hooks)")
-  echo "run $i: launch plain ${plain[-1]} hooked ${hooked[-1]} cupti ${cupti[-1]} ns; replay plain ${rplain[-1]} hooked ${rhooked[-1]} hooks-only ${rhooks[-1]} s" >&2
+  events+=("$(launch_loop events)")
+  rplain+=("$(replay plain)"); rhooked+=("$(replay hooked)"); rhooks+=("$(replay hooks)"); revents+=("$(replay events)")
+  echo "run $i: launch plain ${plain[-1]} hooked ${hooked[-1]} cupti ${cupti[-1]} events ${events[-1]} ns;" \
+       "replay plain ${rplain[-1]} hooked ${rhooked[-1]} hooks-only ${rhooks[-1]} events ${revents[-1]} s" >&2
 done
-python3 - "$tmp" "$steps" "${plain[*]}" "${hooked[*]}" "${cupti[*]}" "${rplain[*]}" "${rhooked[*]}" "${rhooks[*]}" <<'EOF'
+python3 - "$tmp" "$steps" "${plain[*]}" "${hooked[*]}" "${cupti[*]}" "${rplain[*]}" "${rhooked[*]}" "${rhooks[*]}" \
+  "${events[*]}" "${revents[*]}" <<'EOF'
 import glob, json, sys
 tmp, steps = sys.argv[1], int(sys.argv[2])
-p, h, c, rp, rh, rk = ([float(x) for x in a.split()] for a in sys.argv[3:9])
+p, h, c, rp, rh, rk, ev, rev = ([float(x) for x in a.split()] for a in sys.argv[3:11])
 self_ns = []
 for f in glob.glob(tmp + "/self-*.json"):
     i = json.load(open(f))["integrity"]
@@ -105,12 +115,14 @@ out = {
     "launch_overhead_ns": round(min(h) - min(p), 2),
     "launch_overhead_ratio": round(min(h) / min(p), 4),
     "launch_overhead_with_cupti_ns": round(min(c) - min(p), 2),
+    "launch_overhead_event_sampling_ns": round(min(ev) - min(p), 2),
     "launch_noise_ns": round(max(p) - min(p), 2),
     "self_overhead_ns_per_sampled_call": round(min(self_ns), 1) if self_ns else None,
     "step_plain_ms": round(min(rp) * 1000 / steps, 3),
     "step_hooked_ms": round(min(rh) * 1000 / steps, 3),
     "step_overhead_pct": round((min(rh) - min(rp)) / min(rp) * 100, 3),
     "step_overhead_hooks_only_pct": round((min(rk) - min(rp)) / min(rp) * 100, 3),
+    "step_overhead_event_sampling_pct": round((min(rev) - min(rp)) / min(rp) * 100, 3),
     "step_noise_pct": round((max(rp) - min(rp)) / min(rp) * 100, 3),
     "runs": len(p),
 }

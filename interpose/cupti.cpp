@@ -150,6 +150,8 @@ void set_state(uint32_t cupti_state, int err) {
   __atomic_store_n(&in.cupti_error, int32_t(err), __ATOMIC_RELAXED);
   __atomic_store_n(&in.duration_source, uint32_t(cupti_state == rec::kCuptiOk ? rec::kDurCupti : rec::kDurNone),
                    __ATOMIC_RELAXED);
+  // Every state but ok is final for this process: kernel durations come from event pairs.
+  if (cupti_state != rec::kCuptiOk) event_sampling_enable();
 }
 
 void record_versions() {

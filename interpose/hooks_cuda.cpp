@@ -3,7 +3,8 @@
 // graph launches, allocators.
 //
 // Hot path (launch): one TLS load/store for the guard, one lock-free map lookup, two relaxed
-// atomic adds; 1 in kLatencySampleEvery calls also reads the clock four times.
+// atomic adds; 1 in kLatencySampleEvery calls also reads the clock four times, and while CUPTI
+// is unavailable some of those are timed on the GPU with a CUDA event pair (event_sampling.cpp).
 #include "real.h"
 #include "state.h"
 
@@ -19,9 +20,16 @@ using namespace argus::ip;
 
 namespace {
 
-// The common shape of every launch hook.  `call` invokes the real function.
-template <class R, class Call>
-inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Call&& call) {
+// The stream a launch runs on, as a CUstream for our own event records: the _ptsz variants
+// mean the per-thread default stream by 0 (runtime cudaStream_t values are valid CUstreams).
+inline void* on_stream(const void* s, bool ptsz) {
+  return (!s && ptsz) ? static_cast<void*>(CU_STREAM_PER_THREAD) : const_cast<void*>(s);
+}
+
+// The common shape of every launch hook.  `call` invokes the real function; `stream()` gives
+// the launch's stream (evaluated only in a sampled launch while the event fallback is on).
+template <class R, class Stream, class Call>
+inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Stream&& stream, Call&& call) {
   if (!active()) return call();
   Guard g;
   if (!g.ok) {
@@ -43,13 +51,19 @@ inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Call&&
   int32_t k = kernel_for(handle, kind);
   g_rec.launch(k, path);
   if (via_ep) g_rec.launch_flag(k, rec::kPathDriverEntryPoint);
+  // CUPTI unavailable: some sampled launches are bracketed by a CUDA event pair (their cost is
+  // our overhead, so it sits inside the timed part).
+  int ev = event_sampling_on() ? event_sample_begin(k, stream()) : -1;
   uint64_t t1 = mono_ns();
   R r = call();
   uint64_t t2 = mono_ns();
   g_rec.launch_latency(k, path, t2 - t1);
+  if (ev >= 0) event_sample_end(ev, r == R{});
   uint64_t t3 = mono_ns();
   overhead_sample((t1 - t0) + (t3 - t2));
-  after_first_cuda_call();  // one-time start-up (CUPTI) is not counted as per-call overhead
+  // One-time start-up (CUPTI, the event pool) is not counted as per-call overhead.
+  if (ev == kEventNoPool) [[unlikely]] event_pool_create();
+  after_first_cuda_call();
   return r;
 }
 
@@ -149,35 +163,37 @@ static constexpr CUresult kCuMissing = CUDA_ERROR_NOT_FOUND;
 ARGUS_EXPORT cudaError_t cudaLaunchKernel(RT_LAUNCH_ARGS) {
   auto f = real<RtLaunch>(S_cudaLaunchKernel);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernel, false,
+  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernel, false, [&] { return on_stream(stream, false); },
                              [&] { return f(func, grid, block, args, shmem, stream); });
 }
 ARGUS_EXPORT cudaError_t cudaLaunchKernel_ptsz(RT_LAUNCH_ARGS) {
   auto f = real<RtLaunch>(S_cudaLaunchKernel_ptsz);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelPtsz, false,
+  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelPtsz, false, [&] { return on_stream(stream, true); },
                              [&] { return f(func, grid, block, args, shmem, stream); });
 }
 ARGUS_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t* cfg, const void* func, void** args) {
   auto f = real<RtLaunchEx>(S_cudaLaunchKernelExC);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelExC, false, [&] { return f(cfg, func, args); });
+  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelExC, false,
+                             [&] { return on_stream(cfg ? cfg->stream : nullptr, false); }, [&] { return f(cfg, func, args); });
 }
 ARGUS_EXPORT cudaError_t cudaLaunchKernelExC_ptsz(const cudaLaunchConfig_t* cfg, const void* func, void** args) {
   auto f = real<RtLaunchEx>(S_cudaLaunchKernelExC_ptsz);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelExCPtsz, false, [&] { return f(cfg, func, args); });
+  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelExCPtsz, false,
+                             [&] { return on_stream(cfg ? cfg->stream : nullptr, true); }, [&] { return f(cfg, func, args); });
 }
 ARGUS_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t k, dim3 grid, dim3 block, void** args, size_t shmem, cudaStream_t stream) {
   auto f = real<RtLaunchK>(S___cudaLaunchKernel);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternal, false,
+  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternal, false, [&] { return on_stream(stream, false); },
                              [&] { return f(k, grid, block, args, shmem, stream); });
 }
 ARGUS_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t k, dim3 grid, dim3 block, void** args, size_t shmem, cudaStream_t stream) {
   auto f = real<RtLaunchK>(S___cudaLaunchKernel_ptsz);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternalPtsz, false,
+  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternalPtsz, false, [&] { return on_stream(stream, true); },
                              [&] { return f(k, grid, block, args, shmem, stream); });
 }
 
@@ -211,29 +227,33 @@ ARGUS_EXPORT cudaError_t __cudaGetKernel(cudaKernel_t* k, const void* stub) {
 ARGUS_EXPORT CUresult cuLaunchKernel(CU_LAUNCH_ARGS) {
   auto f = real<CuLaunch>(S_cuLaunchKernel);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, false, [&] { return f(CU_LAUNCH_PASS); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, false, [&] { return on_stream(stream, false); },
+                          [&] { return f(CU_LAUNCH_PASS); });
 }
 ARGUS_EXPORT CUresult cuLaunchKernel_ptsz(CU_LAUNCH_ARGS) {
   auto f = real<CuLaunch>(S_cuLaunchKernel_ptsz);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, false, [&] { return f(CU_LAUNCH_PASS); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, false, [&] { return on_stream(stream, true); },
+                          [&] { return f(CU_LAUNCH_PASS); });
 }
 ARGUS_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = real<CuLaunchEx>(S_cuLaunchKernelEx);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, false, [&] { return f(cfg, fn, params, extra); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, false, [&] { return on_stream(cfg ? cfg->hStream : nullptr, false); },
+                          [&] { return f(cfg, fn, params, extra); });
 }
 ARGUS_EXPORT CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = real<CuLaunchEx>(S_cuLaunchKernelEx_ptsz);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, false, [&] { return f(cfg, fn, params, extra); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, false, [&] { return on_stream(cfg ? cfg->hStream : nullptr, true); },
+                          [&] { return f(cfg, fn, params, extra); });
 }
 ARGUS_EXPORT CUresult cuLaunchCooperativeKernel(CUfunction fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
                                                 unsigned by, unsigned bz, unsigned shmem, CUstream stream, void** params) {
   using F = CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void**);
   auto f = real<F>(S_cuLaunchCooperativeKernel);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchCooperativeKernel, false,
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchCooperativeKernel, false, [&] { return on_stream(stream, false); },
                           [&] { return f(fn, gx, gy, gz, bx, by, bz, shmem, stream, params); });
 }
 
@@ -409,19 +429,23 @@ template <class F> F ep(Ep e) { return reinterpret_cast<F>(g_ep[e].load(std::mem
 
 CUresult ep_cuLaunchKernel(CU_LAUNCH_ARGS) {
   auto f = ep<CuLaunch>(EP_cuLaunchKernel);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, true, [&] { return f(CU_LAUNCH_PASS); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, true, [&] { return on_stream(stream, false); },
+                          [&] { return f(CU_LAUNCH_PASS); });
 }
 CUresult ep_cuLaunchKernel_ptsz(CU_LAUNCH_ARGS) {
   auto f = ep<CuLaunch>(EP_cuLaunchKernel_ptsz);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, true, [&] { return f(CU_LAUNCH_PASS); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, true, [&] { return on_stream(stream, true); },
+                          [&] { return f(CU_LAUNCH_PASS); });
 }
 CUresult ep_cuLaunchKernelEx(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = ep<CuLaunchEx>(EP_cuLaunchKernelEx);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, true, [&] { return f(cfg, fn, params, extra); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, true, [&] { return on_stream(cfg ? cfg->hStream : nullptr, false); },
+                          [&] { return f(cfg, fn, params, extra); });
 }
 CUresult ep_cuLaunchKernelEx_ptsz(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = ep<CuLaunchEx>(EP_cuLaunchKernelEx_ptsz);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, true, [&] { return f(cfg, fn, params, extra); });
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, true, [&] { return on_stream(cfg ? cfg->hStream : nullptr, true); },
+                          [&] { return f(cfg, fn, params, extra); });
 }
 CUresult ep_cuGraphLaunch(CUgraphExec g, CUstream s) {
   auto f = ep<CuGraph>(EP_cuGraphLaunch);

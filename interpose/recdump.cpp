@@ -37,6 +37,7 @@ static json dump(const Record& r) {
                     {"fork_child", in.fork_child}, {"cupti_buffers", in.cupti_buffers},
                     {"cupti_records", in.cupti_records}, {"kernel_records", in.kernel_records},
                     {"memcpy_records", in.memcpy_records}, {"memset_records", in.memset_records},
+                    {"event_samples", in.event_samples}, {"event_skipped_capturing", in.event_skipped_capturing},
                     {"graph_launches", in.graph_launches}, {"reentrant_calls", in.reentrant_calls},
                     {"passthrough_calls", in.passthrough_calls}, {"overhead_samples", in.overhead_samples},
                     {"overhead_sum_ns", in.overhead_sum_ns}, {"own_cpu_ns", in.own_cpu_ns},

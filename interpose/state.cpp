@@ -154,6 +154,7 @@ void on_exit_handler() {
   if (g_state.load(std::memory_order_acquire) != kOn || g_exiting.exchange(true)) return;
   ++t_tls.depth;
   final_flush_bounded();
+  event_harvest(false);  // what finished by now; pairs still running are dropped (never wait)
   refresh_integrity();
   g_rec.finish(rec::kStateExited);
   --t_tls.depth;
@@ -174,6 +175,7 @@ void atfork_child() {
   g_exiting.store(false);
   g_is_fork_child = true;
   cupti_on_fork_child();
+  event_sampling_on_fork_child();
   t_tls.depth = 0;
   g_state.store(kFresh, std::memory_order_release);
 }
@@ -373,6 +375,7 @@ void* flush_main(void*) {
       cupti_flush(false);
       last_flush = now;
     }
+    event_harvest(true);  // a job that launches rarely still gets its samples in
     // time-window steps (requested, or the auto fallback when no marker/NVTX step came)
     uint32_t used = __atomic_load_n(&r->header.steps_source, __ATOMIC_RELAXED);
     bool windows = g_steps_requested == rec::kStepsWindow ||

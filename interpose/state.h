@@ -28,6 +28,8 @@ struct Tls {
   int depth;
   uint32_t launch_tick;    // launch sampling counter
   uint64_t last_alloc_fail_ns;  // for retry-after-failure detection
+  uint32_t event_tick;     // latency samples since the last event-sample decision (fallback)
+  uint32_t event_rng;      // xorshift state of the fallback's phase jitter (0 = unseeded)
 };
 // constinit: tells every including TU that t_tls has no dynamic initialiser, so accesses are a
 // plain %fs-relative load (initial-exec) instead of a check of the weak "TLS init function"
@@ -84,6 +86,23 @@ bool cupti_active() noexcept;
 // NCCL kernel completions are matched to enqueued calls (nccl hooks ↔ CUPTI processing).
 void nccl_pending_push(int32_t comm, int32_t row, uint64_t seq, uint32_t op, uint64_t group) noexcept;
 void nccl_kernel_done(const char* name, uint64_t start_ns, uint64_t end_ns) noexcept;
+
+// Event-pair fallback (event_sampling.cpp): sampled kernel durations from CUDA event pairs
+// while CUPTI is unavailable.  In a latency-sampled launch: `ev = event_sample_begin(k, stream)`
+// before the real call (>= 0: a pair slot, its start event recorded on `stream`, a CUstream
+// with the per-thread default stream already made explicit), `event_sample_end(ev, launched)`
+// after it, and `event_pool_create()` after the timed part when begin returned kEventNoPool.
+extern std::atomic<int> g_event_sampling;  // 1 while the fallback samples
+inline bool event_sampling_on() noexcept { return g_event_sampling.load(std::memory_order_relaxed) == 1; }
+inline constexpr int kEventNoPool = -2;
+int event_sample_begin(int32_t k, void* stream) noexcept;
+void event_sample_end(int slot, bool launched) noexcept;
+void event_pool_create() noexcept;
+void event_sampling_enable() noexcept;  // CUPTI is unavailable for good (cupti.cpp)
+// Non-blocking harvest of finished pairs.  own_thread: a thread of ours, which may make the
+// pool's context current; an application thread harvests only if that context is current.
+void event_harvest(bool own_thread) noexcept;
+void event_sampling_on_fork_child() noexcept;
 
 // Overhead sampling: time of a hook body excluding the real call.
 void overhead_sample(uint64_t ns) noexcept;

@@ -289,6 +289,8 @@ enum InitError : uint64_t {
   kErrFlushThread = 1u << 5,
   kErrCuptiFlushTimeout = 1u << 6,  // the exit-time CUPTI flush did not return within 3 s:
                                     // the last activity records may be missing
+  kErrEventSampling = 1u << 7,  // a CUDA event call of the event-pair fallback failed: sampling
+                                // stopped there (samples taken before it are kept)
 };
 
 // ── string table (append-only, rule d) ──────────────────────────────────────────────────────
@@ -327,6 +329,9 @@ struct alignas(64) KernelRow {
   argus::Sketch gpu_duration;  // GPU duration ns, every CUPTI record (or event sample)
 };
 inline constexpr uint32_t kLatencySampleEvery = 64;  // power of two
+// CUPTI unavailable: every kEventSampleEvery-th latency-sampled launch of a thread is timed
+// with a pair of CUDA events (≈ 1 launch in 250; ARGUS_EVENT_SAMPLING=N overrides, 0 = off).
+inline constexpr uint32_t kEventSampleEvery = 4;
 
 // ── launch-call latency per path (full sketches; per kernel only Log2Hist) ────────────────
 struct LaunchStats {

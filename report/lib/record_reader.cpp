@@ -84,6 +84,7 @@ void decode_integrity(const Record& r, RankData& d) {
   if (in.init_errors & kErrDlsym) o.unobservable.push_back("a hooked CUDA/NCCL symbol was not found: some calls not intercepted");
   if (in.init_errors & kErrCuptiLoad) o.unobservable.push_back("libcupti could not be loaded");
   if (in.event_skipped_capturing) o.unobservable.push_back("event samples skipped on streams capturing a CUDA graph");
+  if (in.init_errors & kErrEventSampling) o.unobservable.push_back("a CUDA event call failed: kernel duration sampling stopped");
   o.dropped_kernels = in.drops[kDropKernelTable] + in.drops[kDropCuptiRecords];
   o.dropped_collectives = in.drops[kDropCollectiveTable] + in.drops[kDropCommTable] + in.drops[kDropCuptiUnmatched];
   o.dropped_windows = 0;  // overwritten windows are history, not loss: kernel rows stay cumulative

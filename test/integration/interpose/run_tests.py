@@ -9,6 +9,7 @@ import glob
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,17 @@ def records(shm_dir):
 
 def kernels_by_name(rec):
     return {k["name"]: k for k in rec["kernels"]}
+
+
+def truth_durations(log):
+    """simgpu's ground truth (SIMGPU_CUPTI_LOG): kernel name -> [duration ns of each execution]."""
+    truth = {}
+    for f in glob.glob(log + ".*"):
+        for line in open(f):
+            d = json.loads(line)
+            if d.get("kind") == "kernel":
+                truth.setdefault(d["name"], []).append(d["end"] - d["start"])
+    return truth
 
 
 def run(cmd, env, **kw):
@@ -110,12 +122,7 @@ def t_cupti_durations(tmp):
     check(len(recs) == 1, "one record")
     if not recs:
         return
-    truth = {}
-    for f in glob.glob(log + ".*"):
-        for line in open(f):
-            d = json.loads(line)
-            if d.get("kind") == "kernel":
-                truth.setdefault(d["name"], []).append(d["end"] - d["start"])
+    truth = truth_durations(log)
     check(len(truth) >= 3, "ground truth has kernels")
     ks = kernels_by_name(recs[0])
     for name, durs in truth.items():
@@ -187,7 +194,8 @@ def t_fail_open(tmp):
     check(len(recs) == 1 and recs[0]["integrity"]["cupti_state"] == "missing", "CUPTI absent recorded as missing")
     if recs:
         check(kernels_by_name(recs[0])["k_chevron"]["launches"] == {"__cudaLaunchKernel": 7}, "launches still counted without CUPTI")
-        check(kernels_by_name(recs[0])["k_chevron"]["gpu_count"] == 0, "no invented durations without CUPTI")
+        k = kernels_by_name(recs[0])["k_chevron"]
+        check(k["gpu_count"] == k["sampled_count"], "without CUPTI every duration is an event sample (%s)" % k)
     # CUPTI already subscribed by another profiler
     d = os.path.join(tmp, "busy")
     os.makedirs(d)
@@ -327,8 +335,161 @@ def t_steps(tmp):
     check(not glob.glob(os.path.join(d, "argus-*")), "CPU-only process: no record")
 
 
+# ── CUPTI unavailable: kernel durations from sampled CUDA event pairs ───────────────────────
+EVENT_WORKLOAD = {"world_size": 1, "steps": 30, "seed": 3, "host_us": 100, "sequence": [
+    {"kernel": "ev_small", "count": 100, "median_us": 10.0, "sigma": 0.02},
+    {"kernel": "ev_medium", "count": 100, "median_us": 30.0, "sigma": 0.02},
+    {"kernel": "ev_large", "count": 100, "median_us": 80.0, "sigma": 0.02}]}
+KERR_EVENT_SAMPLING = 1 << 7  # rec::kErrEventSampling
+DUR_EVENT_SAMPLING = 2        # rec::kDurEventSampling
+
+
+
+def t_event_fallback(tmp):
+    wl = os.path.join(tmp, "events.json")
+    json.dump(EVENT_WORKLOAD, open(wl, "w"))
+    simtrain = os.path.join(BUILD, "bin", "simtrain")
+    launches = EVENT_WORKLOAD["steps"] * sum(x["count"] for x in EVENT_WORKLOAD["sequence"])
+
+    def normalised(out):  # simtrain prints its wall time
+        return re.sub(r"in [0-9.]+ s", "in T s", out)
+
+    plain_env = base_env(tmp, preload=False)
+    plain_env.update({"SIMGPU_WORKLOAD": wl, "SIMTRAIN_RENDEZVOUS": tmp})
+    plain = run([simtrain], plain_env)
+    check(plain.returncode == 0, "simtrain runs without argus")
+    # CUPTI missing: every latency-sampled launch timed (ARGUS_EVENT_SAMPLING=1, for
+    # enough samples per kernel); CUPTI busy (as under nsys): the default rate.
+    for state, extra, per_kernel_min in (("missing", {"ARGUS_CUPTI_LIB": "/nonexistent/libcupti.so.13", "ARGUS_EVENT_SAMPLING": "1"}, 40),
+                                         ("busy", {"SIMGPU_CUPTI_BUSY": "1"}, 5)):
+        d = os.path.join(tmp, state)
+        os.makedirs(d)
+        log = os.path.join(d, "truth.log")
+        env = base_env(d)
+        env.update({"SIMGPU_WORKLOAD": wl, "SIMTRAIN_RENDEZVOUS": d, "SIMGPU_CUPTI_LOG": log})
+        env.update(extra)
+        r = run([simtrain], env)
+        check(r.returncode == 0, "%s: simtrain exit 0 (%s)" % (state, r.stderr[-300:]))
+        check(normalised(r.stdout) == normalised(plain.stdout) and r.stderr == plain.stderr, "%s: output unchanged" % state)
+        recs = records(d)
+        check(len(recs) == 1, "%s: one record" % state)
+        if not recs:
+            continue
+        rec = recs[0]
+        integ = rec["integrity"]
+        check(integ["cupti_state"] == state, "%s: cupti_state recorded (%s)" % (state, integ["cupti_state"]))
+        check(integ["duration_source"] == DUR_EVENT_SAMPLING, "%s: duration source is event sampling" % state)
+        check(not integ["init_errors"] & KERR_EVENT_SAMPLING, "%s: no event call failed" % state)
+        n = integ["event_samples"]
+        # Sampled, not every launch: about 1 in 57 (=1) or 1 in 250 (default) launches.
+        lo, hi = (launches // 90, launches // 35) if state == "missing" else (launches // 400, launches // 150)
+        check(lo <= n <= hi, "%s: %d event samples of %d launches (expected %d..%d)" % (state, n, launches, lo, hi))
+        check(integ["event_skipped_capturing"] == 0, "%s: nothing skipped for capture" % state)
+        truth = truth_durations(log)
+        check(set(truth) == {"ev_small", "ev_medium", "ev_large"}, "%s: ground truth has the workload's kernels" % state)
+        ks = kernels_by_name(rec)
+        check(sum(k["sampled_count"] for k in ks.values()) == n, "%s: every sample lands in a kernel row" % state)
+        for name, durs in truth.items():
+            k = ks.get(name)
+            check(k is not None, "%s: kernel %s in record" % (state, name))
+            if not k:
+                continue
+            durs.sort()
+            check(len(durs) == launches // 3, "%s: ground truth has every execution of %s" % (state, name))
+            check(k["gpu_count"] == k["sampled_count"] >= per_kernel_min,
+                  "%s: %s: %d durations, all sampled (%d)" % (state, name, k["gpu_count"], k["sampled_count"]))
+            # A pair brackets one real execution, so it never reads shorter than the shortest
+            # (1 ns for the float ms); it reads longer when the stream was idle and the host
+            # was slow between our start event and the launch (event timing's known limit).
+            check(k["sketch_min"] >= durs[0] - 1,
+                  "%s: %s: shortest sample %d ns not below the true shortest %d ns" % (state, name, k["sketch_min"], durs[0]))
+            # Medians within 3% or 1 us, whichever is larger: CUDA events resolve about 0.5 us,
+            # and an idle stream adds the host's launch gap to a pair (above).
+            median = durs[len(durs) // 2]
+            check(abs(k["p50"] - median) <= max(0.03 * median, 1000),
+                  "%s: %s: sampled median %.0f ns vs true %d ns" % (state, name, k["p50"], median))
+        steps = rec["steps"]
+        check(len(steps) == EVENT_WORKLOAD["steps"], "%s: steps from NVTX" % state)
+        check(sum(s["gpu_kernels"] for s in steps) + rec["step_summary"]["unattributed_gpu_kernels"] == n,
+              "%s: every sample attributed to a step or counted unattributed" % state)
+        check(sum(s["gpu_kernels"] for s in steps) >= n * 0.9, "%s: samples land in their steps" % state)
+    # The report says where the durations came from.
+    d = os.path.join(tmp, "report")
+    os.makedirs(d)
+    env = base_env(d)
+    for k in ("LD_PRELOAD", "CUDA_INJECTION64_PATH", "NVTX_INJECTION64_PATH"):
+        env.pop(k)
+    env.update({"SIMGPU_WORKLOAD": wl, "SIMTRAIN_RENDEZVOUS": d, "SIMGPU_CUPTI_BUSY": "1", "ARGUS_EVENT_SAMPLING": "1"})
+    run_dir = os.path.join(d, "run")
+    r = run([os.path.join(BUILD, "bin", "argus-run"), "--out", run_dir, "--", simtrain], env)
+    check(r.returncode == 0, "argus-run simtrain with CUPTI busy: exit 0 (%s)" % r.stderr[-400:])
+    md = os.path.join(run_dir, "report.md")
+    text = open(md).read() if os.path.exists(md) else ""
+    check("CUPTI busy: kernel durations sampled with CUDA events" in text, "report.md says durations are sampled CUDA events")
+    mj = os.path.join(run_dir, "metrics.json")
+    text = open(mj).read() if os.path.exists(mj) else ""
+    check("sampled CUDA events" in text, "metrics.json names sampled CUDA events as the timing source")
+
+
+# ── the fallback next to CUDA graph capture ──────────────────────────────────────────────────
+def t_event_capture(tmp):
+    exe = os.path.join(BUILD, "bin", "it-event-capture")
+    plain = run([exe], base_env(tmp, preload=False))
+    check(plain.returncode == 0, "it-event-capture runs on simgpu without argus (%s)" % plain.stderr)
+    for what, extra in (("CUPTI off, every latency sample timed", {"ARGUS_CUPTI": "0", "ARGUS_EVENT_SAMPLING": "1"}),
+                        ("CUPTI busy, default rate", {"SIMGPU_CUPTI_BUSY": "1"}),
+                        ("CUPTI on", {})):
+        d = os.path.join(tmp, str(len(what)) + what.split(",")[0].replace(" ", "_"))
+        os.makedirs(d)
+        env = base_env(d)
+        env.update(extra)
+        r = run([exe], env)
+        check(r.returncode == 0 and r.stdout == plain.stdout,
+              "%s: exit status and output unchanged (%d, %s)" % (what, r.returncode, r.stderr.strip()))
+        recs = records(d)
+        check(len(recs) == 1, "%s: one record" % what)
+        if not recs:
+            continue
+        integ = recs[0]["integrity"]
+        ks = kernels_by_name(recs[0])
+        sampled = {n: ks.get(n, {}).get("sampled_count", 0) for n in ("k_before", "k_side", "k_cap", "k_after")}
+        if what == "CUPTI on":
+            check(integ["event_samples"] == 0 and integ["duration_source"] == 1, "CUPTI on: no event samples")
+            continue
+        check(integ["duration_source"] == DUR_EVENT_SAMPLING, "%s: duration source event sampling" % what)
+        check(not integ["init_errors"] & KERR_EVENT_SAMPLING, "%s: no event call failed (a captured event queried?)" % what)
+        check(sampled["k_cap"] == 0 and ks["k_cap"]["gpu_count"] == 0, "%s: nothing timed on the capturing stream" % what)
+        if "ARGUS_EVENT_SAMPLING" in extra:
+            check(integ["event_skipped_capturing"] > 0, "%s: samples on the capturing stream skipped and counted" % what)
+            for n in ("k_before", "k_side", "k_after"):
+                check(sampled[n] > 0, "%s: %s sampled (%s)" % (what, n, sampled))
+            check(integ["event_samples"] == sampled["k_before"] + sampled["k_side"] + sampled["k_after"],
+                  "%s: event_samples == sum of sampled counts" % what)
+    # 8 threads launching at once (every latency sample is a candidate): no sample lost or
+    # counted twice, no failure, and a plausible number of them (contention may skip some).
+    d = os.path.join(tmp, "threads")
+    os.makedirs(d)
+    plain = run([exe, "threads"], base_env(tmp, preload=False))
+    env = base_env(d)
+    env.update({"ARGUS_CUPTI": "0", "ARGUS_EVENT_SAMPLING": "1"})
+    r = run([exe, "threads"], env)
+    check(r.returncode == 0 and r.stdout == plain.stdout, "8 threads: exit status and output unchanged (%s)" % r.stderr)
+    recs = records(d)
+    check(len(recs) == 1, "8 threads: one record")
+    if recs:
+        integ = recs[0]["integrity"]
+        k = kernels_by_name(recs[0])["k_side"]
+        launches = sum(k["launches"].values())
+        check(launches == 8 * 4096, "8 threads: every launch counted (%d)" % launches)
+        check(not integ["init_errors"] & KERR_EVENT_SAMPLING, "8 threads: no event call failed")
+        check(k["sampled_count"] == k["gpu_count"] == integ["event_samples"], "8 threads: samples consistent (%s)" % k)
+        check(launches // 400 <= integ["event_samples"] <= launches // 35,
+              "8 threads: %d samples of %d launches" % (integ["event_samples"], launches))
+
+
 TESTS = {"launch_paths": t_launch_paths, "cupti_durations": t_cupti_durations, "fail_open": t_fail_open,
-         "fork_exec": t_fork_exec, "nccl_ranks": t_nccl_ranks, "steps": t_steps}
+         "fork_exec": t_fork_exec, "nccl_ranks": t_nccl_ranks, "steps": t_steps,
+         "event_fallback": t_event_fallback, "event_capture": t_event_capture}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in TESTS:

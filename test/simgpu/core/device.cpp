@@ -102,6 +102,8 @@ State& S() {
 std::atomic<uint32_t> g_corr{1};
 thread_local int t_device = 0;
 thread_local CUstream_st* t_ptds = nullptr;
+thread_local int t_capture_mode = 0;  // cudaStreamCaptureMode of this thread (exchange_capture_mode)
+thread_local char t_thread_tag;       // its address identifies the thread (capture owner)
 struct NextKernel { bool set = false; double median = 0, sigma = 0, exact = 0; };
 thread_local NextKernel t_next;
 
@@ -321,6 +323,26 @@ OpPtr new_op(OpKind k, CUstream_st* st, uint32_t corr) {
   return op;
 }
 
+// CUDA's "potentially unsafe API calls" during stream capture (queries and synchronisation):
+// forbidden to a thread that captures itself in a non-relaxed mode, and to a thread in global
+// mode while any thread captures in global mode; a thread in relaxed mode
+// (cuThreadExchangeStreamCaptureMode) may make them.  The call fails with
+// CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and the captures concerned are invalidated (their
+// cuStreamEndCapture fails), which is what a profiler's stray cuEventQuery does to a job.
+int unsafe_call_locked(State& s) {
+  if (t_capture_mode == 2) return kOk;
+  bool bad = false;
+  for (CUstream_st* st : s.streams) {
+    CUgraph_st* c = st->capture;
+    if (!c || !st->capture_origin || c->capture_mode == 2) continue;
+    if (c->capture_thread == &t_thread_tag || (c->capture_mode == 0 && t_capture_mode == 0)) {
+      c->invalidated = true;
+      bad = true;
+    }
+  }
+  return bad ? kCaptureUnsupported : kOk;
+}
+
 }  // namespace
 
 ns_t now_ns() {
@@ -479,6 +501,7 @@ int stream_sync(CUstream_st* st) {
   State& s = S();
   std::unique_lock<std::mutex> lk(s.mu);
   if (st->capture) return kCaptureUnsupported;
+  if (int e = unsafe_call_locked(s)) return e;
   OpPtr op = st->last;
   if (st == &s.legacy) {
     // Legacy stream sync also waits for blocking streams' earlier work (implicit sync).
@@ -493,6 +516,8 @@ int stream_sync(CUstream_st* st) {
 int stream_query(CUstream_st* st) {
   State& s = S();
   std::lock_guard<std::mutex> g(s.mu);
+  if (st->capture) return kCaptureUnsupported;
+  if (int e = unsafe_call_locked(s)) return e;
   OpPtr op = st->last;
   if (!op) return kOk;
   return (op->resolved && now_ns() >= op->end) ? kOk : kNotReady;
@@ -502,6 +527,7 @@ int device_sync() {
   init();
   State& s = S();
   std::unique_lock<std::mutex> lk(s.mu);
+  if (int e = unsafe_call_locked(s)) return e;
   std::vector<OpPtr> ops;
   if (s.legacy.last) ops.push_back(s.legacy.last);
   for (auto* st : s.streams)
@@ -541,6 +567,8 @@ int event_record(CUevent_st* e, CUstream_st* st) {
 int event_sync(CUevent_st* e) {
   State& s = S();
   std::unique_lock<std::mutex> lk(s.mu);
+  if (e->captured_in) return kCapturedEvent;
+  if (int err = unsafe_call_locked(s)) return err;
   wait_op(lk, e->op);
   return kOk;
 }
@@ -548,6 +576,8 @@ int event_sync(CUevent_st* e) {
 int event_query(CUevent_st* e) {
   State& s = S();
   std::lock_guard<std::mutex> g(s.mu);
+  if (e->captured_in) return kCapturedEvent;
+  if (int err = unsafe_call_locked(s)) return err;
   if (!e->op) return kOk;
   return (e->op->resolved && now_ns() >= e->op->end) ? kOk : kNotReady;
 }
@@ -555,6 +585,7 @@ int event_query(CUevent_st* e) {
 int event_elapsed(float* ms, CUevent_st* a, CUevent_st* b) {
   State& s = S();
   std::lock_guard<std::mutex> g(s.mu);
+  if (a->captured_in || b->captured_in) return kCapturedEvent;
   if (!a->op || !b->op) return kInvalidHandle;
   if ((a->flags & 2) || (b->flags & 2)) return kInvalidHandle;  // cudaEventDisableTiming
   ns_t now = now_ns();
@@ -901,12 +932,14 @@ int ptr_kind(const void* p) {
 }
 
 // ---- graphs
-int capture_begin(CUstream_st* st, int) {
+int capture_begin(CUstream_st* st, int mode) {
   State& s = S();
   std::lock_guard<std::mutex> g(s.mu);
   if (st->capture) return kInvalidValue;
   if (st == &s.legacy) return kCaptureUnsupported;
   st->capture = new CUgraph_st();
+  st->capture->capture_mode = mode;
+  st->capture->capture_thread = &t_thread_tag;
   st->capture->g.id = s.next_graph++;
   st->capture_id = s.next_capture++;
   st->capture_origin = true;
@@ -922,6 +955,11 @@ int capture_end(CUstream_st* st, CUgraph_st** out) {
     if (o->capture == gr) o->capture = nullptr;
   st->capture = nullptr;
   st->capture_origin = false;
+  if (gr->invalidated) {  // as CUDA: the capture ends, with an error and no graph
+    delete gr;
+    *out = nullptr;
+    return kCaptureInvalidated;
+  }
   *out = gr;
   return kOk;
 }
@@ -930,7 +968,15 @@ int capture_status(CUstream_st* st, unsigned long long* id) {
   State& s = S();
   std::lock_guard<std::mutex> g(s.mu);
   if (id) *id = st->capture_id;
-  return st->capture ? 1 : 0;
+  return st->capture ? (st->capture->invalidated ? 2 : 1) : 0;
+}
+
+int exchange_capture_mode(int* mode) {
+  if (!mode || *mode < 0 || *mode > 2) return kInvalidValue;
+  int old = t_capture_mode;
+  t_capture_mode = *mode;
+  *mode = old;
+  return kOk;
 }
 
 CUgraphExec_st* graph_instantiate(CUgraph_st* g) {

@@ -26,6 +26,7 @@ SG_API void sleep_until(ns_t t);
 // cudaError_t-compatible codes used across the internal API.
 enum Err : int {
   kOk = 0, kInvalidValue = 1, kOOM = 2, kNotReady = 600, kInvalidHandle = 400, kCaptureUnsupported = 900,
+  kCaptureInvalidated = 901, kCapturedEvent = 907,
   kInvalidDeviceFunction = 98, kNoDevice = 100, kInvalidDevice = 101,
 };
 
@@ -76,7 +77,14 @@ struct CUfunc_st {
 struct CUkern_st : CUfunc_st {};
 struct CUstream_st;
 struct CUevent_st;
-struct CUgraph_st { sg::Graph g; };
+// A graph; while a capture builds it, also that capture's mode (cudaStreamCaptureMode: 0
+// global, 1 thread-local, 2 relaxed), its thread, and whether an unsafe call invalidated it.
+struct CUgraph_st {
+  sg::Graph g;
+  int capture_mode = 0;
+  const void* capture_thread = nullptr;
+  bool invalidated = false;
+};
 struct CUgraphExec_st { sg::Graph g; };
 
 namespace sg {
@@ -162,6 +170,8 @@ SG_API int ptr_kind(const void* p);  // 1 host, 2 device, 0 unknown (pageable ho
 SG_API int capture_begin(CUstream_st* s, int mode);
 SG_API int capture_end(CUstream_st* s, CUgraph_st** g);
 SG_API int capture_status(CUstream_st* s, unsigned long long* id);  // 0 none, 1 active, 2 invalidated
+// cu/cudaThreadExchangeStreamCaptureMode: swaps the calling thread's capture mode.
+SG_API int exchange_capture_mode(int* mode);
 SG_API CUgraphExec_st* graph_instantiate(CUgraph_st* g);
 SG_API int graph_launch(CUgraphExec_st* g, CUstream_st* s, uint32_t corr);
 

@@ -23,6 +23,8 @@ CUresult cu(int e) {
     case sg::kNotReady: return CUDA_ERROR_NOT_READY;
     case sg::kInvalidHandle: return CUDA_ERROR_INVALID_HANDLE;
     case sg::kCaptureUnsupported: return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+    case sg::kCaptureInvalidated: return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+    case sg::kCapturedEvent: return CUDA_ERROR_CAPTURED_EVENT;
     case sg::kInvalidDevice: return CUDA_ERROR_INVALID_DEVICE;
     case sg::kInvalidDeviceFunction: return CUDA_ERROR_INVALID_HANDLE;
   }
@@ -443,8 +445,17 @@ CUresult CUDAAPI cuStreamIsCapturing(CUstream h, CUstreamCaptureStatus* st) {
   NEED_INIT();
   CUstream_st* s = strm(h);
   if (!s) return CUDA_ERROR_INVALID_HANDLE;
-  *st = sg::capture_status(s, nullptr) ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
+  int c = sg::capture_status(s, nullptr);
+  *st = c == 2 ? CU_STREAM_CAPTURE_STATUS_INVALIDATED : c ? CU_STREAM_CAPTURE_STATUS_ACTIVE : CU_STREAM_CAPTURE_STATUS_NONE;
   return CUDA_SUCCESS;
+}
+CUresult CUDAAPI cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode* mode) {
+  NEED_INIT();
+  if (!mode) return CUDA_ERROR_INVALID_VALUE;
+  int m = (int)*mode;
+  CUresult r = cu(sg::exchange_capture_mode(&m));
+  if (r == CUDA_SUCCESS) *mode = (CUstreamCaptureMode)m;
+  return r;
 }
 CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec* e, CUgraph g, unsigned long long) {
   NEED_INIT();
@@ -527,7 +538,7 @@ const std::unordered_map<std::string, void*>& proc_table() {
       E(cuMemcpyDtoH), E(cuMemcpyDtoD), E(cuMemcpy), E(cuMemcpyAsync), E(cuMemcpyHtoDAsync), E(cuMemcpyDtoHAsync),
       E(cuMemsetD8), E(cuMemsetD8Async), E(cuMemsetD32), E(cuMemGetAllocationGranularity), E(cuMemAddressReserve),
       E(cuMemAddressFree), E(cuMemCreate), E(cuMemRelease), E(cuMemMap), E(cuMemUnmap), E(cuMemSetAccess),
-      E(cuStreamBeginCapture), E(cuStreamEndCapture), E(cuStreamIsCapturing), E(cuGraphInstantiate),
+      E(cuStreamBeginCapture), E(cuStreamEndCapture), E(cuStreamIsCapturing), E(cuThreadExchangeStreamCaptureMode), E(cuGraphInstantiate),
       E(cuGraphLaunch), E(cuGraphDestroy), E(cuGraphExecDestroy), E(cuGetErrorString), E(cuGetErrorName),
       E(cuGetProcAddress),
   };

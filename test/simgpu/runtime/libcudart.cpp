@@ -29,6 +29,8 @@ cudaError_t rt(int e) {
     case sg::kNotReady: return cudaErrorNotReady;  // not an error: never sticky
     case sg::kInvalidHandle: r = cudaErrorInvalidResourceHandle; break;
     case sg::kCaptureUnsupported: r = cudaErrorStreamCaptureUnsupported; break;
+    case sg::kCaptureInvalidated: r = cudaErrorStreamCaptureInvalidated; break;
+    case sg::kCapturedEvent: r = cudaErrorCapturedEvent; break;
     case sg::kInvalidDevice: r = cudaErrorInvalidDevice; break;
     case sg::kInvalidDeviceFunction: r = cudaErrorInvalidDeviceFunction; break;
     default: r = cudaErrorUnknown; break;
@@ -459,8 +461,17 @@ cudaError_t CUDARTAPI cudaStreamIsCapturing(cudaStream_t h, enum cudaStreamCaptu
   rt_init();
   CUstream_st* s = strm(h);
   if (!s || !st) return rt(sg::kInvalidHandle);
-  *st = sg::capture_status(s, nullptr) ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
+  int c = sg::capture_status(s, nullptr);
+  *st = c == 2 ? cudaStreamCaptureStatusInvalidated : c ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
   return cudaSuccess;
+}
+cudaError_t CUDARTAPI cudaThreadExchangeStreamCaptureMode(enum cudaStreamCaptureMode* mode) {
+  rt_init();
+  if (!mode) return rt(sg::kInvalidValue);
+  int m = (int)*mode;
+  cudaError_t r = rt(sg::exchange_capture_mode(&m));
+  if (r == cudaSuccess) *mode = (enum cudaStreamCaptureMode)m;
+  return r;
 }
 cudaError_t CUDARTAPI cudaStreamGetCaptureInfo(cudaStream_t h, enum cudaStreamCaptureStatus* st, unsigned long long* id,
                                                cudaGraph_t* g, const cudaGraphNode_t** deps,
@@ -469,7 +480,8 @@ cudaError_t CUDARTAPI cudaStreamGetCaptureInfo(cudaStream_t h, enum cudaStreamCa
   CUstream_st* s = strm(h);
   if (!s || !st) return rt(sg::kInvalidHandle);
   unsigned long long cid = 0;
-  *st = sg::capture_status(s, &cid) ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
+  int c = sg::capture_status(s, &cid);
+  *st = c == 2 ? cudaStreamCaptureStatusInvalidated : c ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
   if (id) *id = cid;
   if (g) *g = nullptr;
   if (deps) *deps = nullptr;
@@ -551,6 +563,8 @@ const char* CUDARTAPI cudaGetErrorName(cudaError_t e) {
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorNotReady: return "cudaErrorNotReady";
     case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorCapturedEvent: return "cudaErrorCapturedEvent";
     case cudaErrorMissingConfiguration: return "cudaErrorMissingConfiguration";
     default: return "cudaErrorUnknown";
   }
@@ -566,6 +580,8 @@ const char* CUDARTAPI cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorNotReady: return "device not ready";
     case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorCapturedEvent: return "operation not permitted on an event last recorded in a capturing stream";
     case cudaErrorMissingConfiguration: return "__global__ function call is not configured";
     default: return "unknown error";
   }
