@@ -44,6 +44,41 @@ std::vector<std::pair<size_t, size_t>> find_ipv4(const std::string& s) {
   return out;
 }
 
+std::vector<std::pair<size_t, size_t>> find_ipv6(const std::string& s) {
+  // Runs of hex digits and colons, bounded by characters that cannot continue an address;
+  // an address has at most 8 groups of 1-4 hex digits and at most one "::". To keep C++
+  // scopes ("cub::Foo") and times ("12:34:56") out, require 8 groups, or "::" with at least
+  // 3 non-empty groups.
+  auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  std::vector<std::pair<size_t, size_t>> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (!(hex(s[i]) || s[i] == ':')) { ++i; continue; }
+    size_t j = i;
+    while (j < s.size() && (hex(s[j]) || s[j] == ':')) ++j;
+    const bool bounded = (i == 0 || !(alnum(s[i - 1]) || s[i - 1] == '.' || s[i - 1] == '_')) &&
+                         (j == s.size() || !(alnum(s[j]) || s[j] == '.' || s[j] == '_'));
+    const std::string t = s.substr(i, j - i);
+    size_t groups = 0, doubles = 0, glen = 0, colons = 0;
+    bool ok = bounded && t.find(":::") == std::string::npos;
+    for (size_t k = 0; ok && k <= t.size(); ++k) {
+      if (k == t.size() || t[k] == ':') {
+        if (glen) ++groups;
+        if (glen > 4) ok = false;
+        glen = 0;
+        if (k < t.size()) ++colons;
+        if (k + 1 < t.size() && t[k] == ':' && t[k + 1] == ':') ++doubles;
+      } else {
+        ++glen;
+      }
+    }
+    ok = ok && colons >= 2 && doubles <= 1 && groups <= 8 && (groups == 8 ? doubles == 0 : doubles == 1 && groups >= 3);
+    if (ok) out.push_back({i, j - i});
+    i = j;
+  }
+  return out;
+}
+
 void Sanitizer::add_user(const std::string& u) {
   if (u.size() < 2 || users_.count(u)) return;
   users_[u] = numbered("user", users_.size() + 1);
@@ -70,8 +105,15 @@ void Sanitizer::add_secret(const std::string& v) {
 std::string Sanitizer::ip(const std::string& v) {
   auto it = ips_.find(v);
   if (it != ips_.end()) return it->second;
-  // TEST-NET-1 (RFC 5737): still an address to parsers, never a real one.
+  // Documentation ranges (RFC 5737 TEST-NET-1, RFC 3849): still addresses to parsers, never
+  // real ones.
+  if (v.find(':') != std::string::npos) return ips_[v] = "2001:db8::" + std::to_string(ips_.size() + 1);
   return ips_[v] = "192.0.2." + std::to_string(ips_.size() + 1);
+}
+
+void Sanitizer::learn_ips(const std::string& t) {
+  for (auto [pos, len] : find_ipv4(t)) ip(t.substr(pos, len));
+  for (auto [pos, len] : find_ipv6(t)) ip(t.substr(pos, len));
 }
 
 void Sanitizer::learn_local() {
@@ -87,7 +129,7 @@ void Sanitizer::learn_local() {
 }
 
 void Sanitizer::learn_text(const std::string& t) {
-  for (auto [pos, len] : find_ipv4(t)) ip(t.substr(pos, len));
+  learn_ips(t);
   for (const char* root : {"/home/", "/Users/"}) {
     for (size_t p = t.find(root); p != std::string::npos; p = t.find(root, p + 1)) {
       size_t s = p + std::strlen(root), e = s;
@@ -150,8 +192,8 @@ std::string Sanitizer::host_placeholder(const std::string& h) {
 }
 
 std::string Sanitizer::text(const std::string& in) {
-  // IPv4 addresses anywhere (also ones not seen while learning).
-  for (auto [pos, len] : find_ipv4(in)) ip(in.substr(pos, len));
+  // IP addresses anywhere (also ones not seen while learning).
+  learn_ips(in);
   auto pats = patterns();
   std::string out;
   out.reserve(in.size());

@@ -1,5 +1,5 @@
 // Sanitizing a run for sharing (`argus export --sanitize`): user names, host names, IPv4
-// addresses, home-directory paths and environment values are replaced everywhere they occur,
+// and IPv6 addresses, home-directory paths and environment values are replaced everywhere they occur,
 // consistently: the same host always becomes the same placeholder (host-1, host-2, ... in
 // order of discovery), so cross-rank structure stays readable.
 //
@@ -25,7 +25,7 @@ class Sanitizer {
   void add_host(const std::string& h);
   void add_home(const std::string& path);
   void add_secret(const std::string& v);    // environment values (replaced when >= 6 bytes)
-  void learn_text(const std::string& text); // IPv4 addresses, /home/<user>, /Users/<user>
+  void learn_text(const std::string& text); // IP addresses, /home/<user>, /Users/<user>
   void learn_json(const nlohmann::json& j); // host/user keys, environment values, strings
 
   // Placeholder text replacement (token boundaries for names; IPv4 found anywhere).
@@ -45,10 +45,13 @@ class Sanitizer {
   struct Pat { std::string from, to; bool token; };
   std::vector<Pat> patterns() const;  // longest first
   std::string ip(const std::string& v);
+  void learn_ips(const std::string& text);  // IPv4 and IPv6 addresses
   std::map<std::string, std::string> users_, hosts_, homes_, ips_, secrets_;
 };
 
 // Finds IPv4 dotted quads (each part <= 255, not part of a longer dotted number).
 std::vector<std::pair<size_t, size_t>> find_ipv4(const std::string& s);
+// Finds IPv6 addresses (8 groups, or "::" with >= 3 groups; not C++ scopes or clock times).
+std::vector<std::pair<size_t, size_t>> find_ipv6(const std::string& s);
 
 }  // namespace argus::sanitize

@@ -8,12 +8,27 @@
 
 using argus::sanitize::Sanitizer;
 using argus::sanitize::find_ipv4;
+using argus::sanitize::find_ipv6;
 
 TEST_CASE("IPv4 addresses are found, version strings with more parts are not") {
   auto v = find_ipv4("addr 10.1.22.3, ver 1.2.3.4.5, bad 300.1.1.1, x10.0.0.1 end 192.168.0.7");
   REQUIRE(v.size() == 2);
   CHECK(v[0] == std::make_pair(size_t(5), size_t(9)));
   CHECK(v[1].second == std::string("192.168.0.7").size());
+}
+
+TEST_CASE("IPv6 addresses are found; C++ scopes, clock times and MACs are not") {
+  const std::string t = "a fe80::1ff:fe23:4567 b 2001:0db8:85a3:0000:0000:8a2e:0370:7334 c cub::DeviceReduce "
+                        "at 12:34:56 mac 00:1a:2b:3c:4d:5e d [2001:db8:0:1::42]:29500 e ab::cd";
+  auto v = find_ipv6(t);
+  REQUIRE(v.size() == 3);
+  CHECK(t.substr(v[0].first, v[0].second) == "fe80::1ff:fe23:4567");
+  CHECK(t.substr(v[1].first, v[1].second) == "2001:0db8:85a3:0000:0000:8a2e:0370:7334");
+  CHECK(t.substr(v[2].first, v[2].second) == "2001:db8:0:1::42");
+  argus::sanitize::Sanitizer s;
+  const std::string out = s.text("MASTER_ADDR=fe80::1ff:fe23:4567 and again fe80::1ff:fe23:4567");
+  CHECK(out.find("fe80") == std::string::npos);
+  CHECK(out == "MASTER_ADDR=2001:db8::1 and again 2001:db8::1");
 }
 
 TEST_CASE("hosts map to the same placeholder everywhere; users at token boundaries only") {
