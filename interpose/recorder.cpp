@@ -212,18 +212,7 @@ void Recorder::init(const RecordIdentity& id) noexcept {
   copy_field(h.run_id, (id.run_id && *id.run_id) ? id.run_id : kDefaultRunId);
   copy_field(h.exe, id.exe);
   copy_field(h.steps_pattern, id.steps_pattern);
-  auto desc = [&](TableId t, size_t off, uint32_t cap, uint32_t row) {
-    h.tables[t] = TableDesc{uint64_t(off), cap, row};
-  };
-  desc(kTabIntegrity, offsetof(Record, integrity), 1, sizeof(Integrity));
-  desc(kTabStrings, offsetof(Record, strings), kStringBytes, 1);
-  desc(kTabKernels, offsetof(Record, kernels), kMaxKernels, sizeof(KernelRow));
-  desc(kTabComms, offsetof(Record, comms), kMaxComms, sizeof(CommRow));
-  desc(kTabCollectives, offsetof(Record, collectives), kMaxCollectives, sizeof(CollectiveRow));
-  desc(kTabMemory, offsetof(Record, memory), 1, sizeof(Memory));
-  desc(kTabSteps, offsetof(Record, steps), kStepRing, sizeof(StepRow));
-  desc(kTabWindows, offsetof(Record, windows), kMaxWindows, sizeof(WindowRow));
-  desc(kTabLaunch, offsetof(Record, launch), 1, sizeof(LaunchStats));
+  describe_tables(h);
   st(h.state, uint32_t(kStateRunning));
   st_rel(h.magic, kMagic);  // last: the record is now valid for readers
 }

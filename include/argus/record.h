@@ -524,6 +524,20 @@ static_assert(offsetof(CommRow, last_op) == 112);
 
 // ── helpers shared by writers and readers (header-only, no allocation) ─────────────────────
 
+// The table directory of this layout version (every writer fills the header with it).
+inline void describe_tables(Header& h) noexcept {
+  auto desc = [&](TableId t, size_t off, uint32_t cap, uint32_t row) { h.tables[t] = TableDesc{uint64_t(off), cap, row}; };
+  desc(kTabIntegrity, offsetof(Record, integrity), 1, sizeof(Integrity));
+  desc(kTabStrings, offsetof(Record, strings), kStringBytes, 1);
+  desc(kTabKernels, offsetof(Record, kernels), kMaxKernels, sizeof(KernelRow));
+  desc(kTabComms, offsetof(Record, comms), kMaxComms, sizeof(CommRow));
+  desc(kTabCollectives, offsetof(Record, collectives), kMaxCollectives, sizeof(CollectiveRow));
+  desc(kTabMemory, offsetof(Record, memory), 1, sizeof(Memory));
+  desc(kTabSteps, offsetof(Record, steps), kStepRing, sizeof(StepRow));
+  desc(kTabWindows, offsetof(Record, windows), kMaxWindows, sizeof(WindowRow));
+  desc(kTabLaunch, offsetof(Record, launch), 1, sizeof(LaunchStats));
+}
+
 // FNV-1a 64: kernel names, ncclUniqueId bytes.
 inline uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ull) {
   const auto* p = static_cast<const unsigned char*>(data);

@@ -77,16 +77,7 @@ void RecordImage::header(int rank, int world, const std::string& host, int pid, 
   std::snprintf(h.host, sizeof h.host, "%s", host.c_str());
   std::snprintf(h.run_id, sizeof h.run_id, "%s", run_id.c_str());
   std::snprintf(h.exe, sizeof h.exe, "%s", "synthtrain");
-  auto tab = [&](TableId id, uint64_t off, uint32_t cap, uint32_t row) { h.tables[id] = {off, cap, row}; };
-  tab(kTabIntegrity, offsetof(Record, integrity), 1, sizeof(Integrity));
-  tab(kTabStrings, offsetof(Record, strings), kStringBytes, 1);
-  tab(kTabKernels, offsetof(Record, kernels), kMaxKernels, sizeof(KernelRow));
-  tab(kTabComms, offsetof(Record, comms), kMaxComms, sizeof(CommRow));
-  tab(kTabCollectives, offsetof(Record, collectives), kMaxCollectives, sizeof(CollectiveRow));
-  tab(kTabMemory, offsetof(Record, memory), 1, sizeof(Memory));
-  tab(kTabSteps, offsetof(Record, steps), kStepRing, sizeof(StepRow));
-  tab(kTabWindows, offsetof(Record, windows), kMaxWindows, sizeof(WindowRow));
-  tab(kTabLaunch, offsetof(Record, launch), 1, sizeof(LaunchStats));
+  describe_tables(h);
   h.magic = kMagic;
 }
 
