@@ -25,6 +25,11 @@ grep -q "^STALL comm .*seq 4 allreduce.*rank(s) 2 stopped launching" "$WORK/stat
 grep -q "^STALL ranks whose host stopped launching: 2 " "$WORK/status" || fail "stalled ranks"
 grep -q "^HANG" "$WORK/status" && fail "a stall was reported as a hang"
 grep -Eq "^ +2 .*STALLED" "$WORK/status" || fail "rank 2 row not marked STALLED"
+# --watch keeps refreshing (clear screen + a new table each interval) until interrupted.
+set +e; timeout -s INT 1.5 "$ARGUS_BIN" status --watch --interval 0.2 "$WORK/run" >"$WORK/watch" 2>&1; set -e
+n=$(grep -o $'\033\[H\033\[2J' "$WORK/watch" | wc -l)
+[ "$n" -ge 3 ] || fail "status --watch refreshed $n times in 1.5 s at 0.2 s intervals"
+[ "$(grep -c "^STALL ranks whose host stopped launching: 2 " "$WORK/watch")" -ge 3 ] || fail "--watch frames do not all show the stall"
 set +e; wait "$JOB_PID"; rc=$?; set -e
 JOB_PID=""
 [ $rc = 0 ] || { cat "$WORK/err" >&2; fail "job exit $rc"; }
