@@ -676,6 +676,14 @@ std::vector<Finding> find_anomalies(const RunModel& m, const Analysis& a) {
     out.insert(out.end(), late.begin(), late.end());
     degraded_kernels(c, out);
     allocator_churn(c, out);
+    // Per-window data covers whole windows; a run that ended inside one must not be reported
+    // as slow in steps it never ran.
+    const uint64_t last = c.idx(c.S - 1);
+    for (auto& fd : out)
+      if (fd.kind != "hang" && fd.kind != "crash" && fd.kind != "oom") {
+        fd.last_step = std::min(fd.last_step, last);
+        fd.first_step = std::min(fd.first_step, fd.last_step);
+      }
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
     return std::make_tuple(kind_order(x.kind), x.first_step, x.ranks, x.kernel.value_or("")) <

@@ -88,6 +88,19 @@ TEST_CASE("degraded kernel in a window on one rank", "[findings]") {
   for (auto* f : d) CHECK(f->kernel.value().find("xmma_gemm") != std::string::npos);
 }
 
+TEST_CASE("a run ending inside a window: findings stay within the steps it ran", "[findings]") {
+  RunSpec spec;
+  spec.world = 8;
+  spec.steps = 195;  // windows of 16 steps: the last one is partial
+  spec.faults = {F("slow_kernel", {5}, 150, 194, 1.5, "xmma_gemm")};
+  auto a = analyze(model_of(spec));
+  INFO(describe(a));
+  auto d = of_kind(a, "degraded_kernel");
+  REQUIRE(!d.empty());
+  CHECK(overlaps(*d[0], 150, 194));
+  for (const auto& f : a.findings) CHECK(f.last_step <= 194);
+}
+
 TEST_CASE("slow collective with no late rank", "[findings]") {
   RunSpec spec;
   spec.world = 8;
