@@ -204,6 +204,24 @@ def t_fail_open(tmp):
     same(run([exe], env), "CUPTI busy")
     recs = records(d)
     check(len(recs) == 1 and recs[0]["integrity"]["cupti_state"] == "busy", "CUPTI busy recorded")
+    # a CUDA newer than the headers libargus was built with: observed anyway, and said so
+    d = os.path.join(tmp, "future")
+    os.makedirs(d)
+    env_plain = base_env(tmp, preload=False)
+    env_plain["SIMGPU_CUDA_VERSION"] = "14010"
+    plain_future = run([exe], env_plain)
+    env = base_env(d)
+    env["SIMGPU_CUDA_VERSION"] = "14010"
+    r = run([exe], env)
+    check(r.returncode == plain_future.returncode and r.stdout == plain_future.stdout,
+          "unknown CUDA version: exit status and output unchanged")
+    recs = records(d)
+    check(len(recs) == 1 and recs[0]["integrity"]["unknown_cuda_version"] == 1
+          and recs[0]["integrity"]["cuda_runtime_version"] == 14010,
+          "unknown CUDA version recorded (%s)" % (recs[0]["integrity"] if recs else "no record"))
+    if recs:
+        check(kernels_by_name(recs[0])["k_chevron"]["launches"] == {"__cudaLaunchKernel": 7},
+              "unknown CUDA version: launches still counted")
     # disabled
     d = os.path.join(tmp, "off")
     os.makedirs(d)

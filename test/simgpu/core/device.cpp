@@ -395,6 +395,7 @@ const Workload* workload() { init(); return S().has_wl ? &S().wl : nullptr; }
 int rank() { return S().rank.load(); }
 long step() { return S().step.load(); }
 int device_count() { init(); return S().ndev; }
+int reported_cuda_version(int built) { return (int)env_u64("SIMGPU_CUDA_VERSION", (uint64_t)built); }
 int current_device() { return t_device; }
 int set_current_device(int d) {
   init();

@@ -114,6 +114,9 @@ SG_API const Workload* workload();       // null when none
 SG_API int rank();
 SG_API long step();
 SG_API int device_count();
+// The CUDA version the runtime/driver report: `built` unless SIMGPU_CUDA_VERSION overrides it
+// (e.g. 14010, to play a CUDA newer than the headers a tool was built with).
+SG_API int reported_cuda_version(int built);
 SG_API int current_device();
 SG_API int set_current_device(int d);
 SG_API uint64_t device_capacity();

@@ -69,7 +69,7 @@ CUresult CUDAAPI cuInit(unsigned int) {
 
 CUresult CUDAAPI cuDriverGetVersion(int* v) {
   if (!v) return CUDA_ERROR_INVALID_VALUE;
-  *v = CUDA_VERSION;
+  *v = sg::reported_cuda_version(CUDA_VERSION);
   return CUDA_SUCCESS;
 }
 

@@ -231,11 +231,11 @@ cudaError_t CUDARTAPI cudaDeviceReset(void) {
   return cudaSuccess;
 }
 cudaError_t CUDARTAPI cudaRuntimeGetVersion(int* v) {
-  *v = CUDART_VERSION;
+  *v = sg::reported_cuda_version(CUDART_VERSION);
   return cudaSuccess;
 }
 cudaError_t CUDARTAPI cudaDriverGetVersion(int* v) {
-  *v = CUDA_VERSION;
+  *v = sg::reported_cuda_version(CUDA_VERSION);
   return cudaSuccess;
 }
 cudaError_t CUDARTAPI cudaProfilerStart(void) { return cudaSuccess; }
