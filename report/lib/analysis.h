@@ -2,6 +2,7 @@
 // memory and per-rank figures, the rank x step matrices the findings and plots use, and the
 // findings themselves (findings.cpp). Everything here is deterministic for a given model.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -108,6 +109,21 @@ Analysis analyze(const RunModel& model, const AnalysisOptions& opt = {});
 // Internal stages (exposed for tests).
 uint64_t detect_warmup(const std::vector<double>& job_step_ns);
 std::vector<Finding> find_anomalies(const RunModel& model, const Analysis& a);
+
+// Calls f(step, position in `steps`) for each completed step of a rank, in order; `steps` is
+// sorted and holds every completed index (Analysis::steps). A rank's steps ascend by index, so
+// this walks both once instead of a binary search per step (8 million of them for 1,024 ranks).
+template <class F>
+void for_each_completed_step(const RankData& r, const std::vector<uint64_t>& steps, F&& f) {
+  size_t p = 0;
+  for (const auto& s : r.steps) {
+    if (!s.completed()) continue;
+    if (p > 0 && steps[p - 1] >= s.index)  // out of order (not from the decoder): search
+      p = size_t(std::lower_bound(steps.begin(), steps.end(), s.index) - steps.begin());
+    while (p < steps.size() && steps[p] < s.index) ++p;
+    f(s, p);
+  }
+}
 
 // NCCL's bus-bandwidth factor for an op over n ranks (nccl-tests PERFORMANCE.md).
 double busbw_factor(const std::string& op, int n);

@@ -423,15 +423,12 @@ void allocator_churn(const Ctx& c, std::vector<Finding>& out) {
   if (W.empty()) return;
   // Calls per step per (rank, window) from the step records.
   std::vector<std::vector<double>> calls(c.R, std::vector<double>(W.size(), std::nan("")));
-  std::vector<double> pooled;
+  std::vector<double> pooled, per_pos;
   for (size_t r = 0; r < c.R; ++r) {
-    const auto& steps = c.m.ranks[r].steps;
-    std::vector<double> per_pos(c.S, std::nan(""));
-    for (const auto& s : steps) {
-      if (s.host_end_ns <= s.host_start_ns) continue;
-      size_t p = size_t(std::lower_bound(c.a.steps.begin(), c.a.steps.end(), s.index) - c.a.steps.begin());
-      if (p < c.S) per_pos[p] = double(s.mallocs + s.frees);
-    }
+    per_pos.assign(c.S, std::nan(""));
+    for_each_completed_step(c.m.ranks[r], c.a.steps, [&](const StepRec& s, size_t p) {
+      if (p < c.S) per_pos[p] = double(s.alloc_calls);
+    });
     for (size_t w = 0; w < W.size(); ++w) {
       double sum = 0; size_t n = 0;
       for (size_t p = W[w].first; p < W[w].second; ++p) if (std::isfinite(per_pos[p])) { sum += per_pos[p]; ++n; }
@@ -491,7 +488,7 @@ void ooms(const Ctx& c, std::vector<Finding>& out) {
 
 std::optional<uint64_t> last_completed(const RankData& rd) {
   for (auto it = rd.steps.rbegin(); it != rd.steps.rend(); ++it)
-    if (it->host_end_ns > it->host_start_ns) return it->index;
+    if (it->completed()) return it->index;
   return std::nullopt;
 }
 
