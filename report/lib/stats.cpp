@@ -12,14 +12,11 @@ namespace {
 template <class T>
 double select_quantile(std::vector<T>& v, double q) {
   if (v.empty()) return 0.0;
-  q = std::clamp(q, 0.0, 1.0);
-  double h = q * double(v.size() - 1);
-  size_t lo = size_t(std::floor(h));
+  // Only the order statistics lo and lo + 1 matter: select them, interpolate as quantile_sorted.
+  size_t lo = size_t(std::floor(std::clamp(q, 0.0, 1.0) * double(v.size() - 1)));
   std::nth_element(v.begin(), v.begin() + long(lo), v.end());
-  double a = v[lo];
-  if (lo + 1 >= v.size() || h == double(lo)) return a;
-  double b = *std::min_element(v.begin() + long(lo) + 1, v.end());
-  return a + (h - double(lo)) * (b - a);
+  return quantile_sorted([&](size_t i) -> double { return i == lo ? v[lo] : *std::min_element(v.begin() + long(lo) + 1, v.end()); },
+                         v.size(), q);
 }
 
 template <class T>
@@ -62,6 +59,8 @@ Summary summarize_into(const std::vector<T>& v, std::vector<T>& work, bool copy)
 double quantile(std::vector<double> v, double q) { return select_quantile(v, q); }
 
 double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
+
+double median_in_place(std::vector<double>& v) { return select_quantile(v, 0.5); }
 
 double mean(const std::vector<double>& v) { return mean_of(v); }
 

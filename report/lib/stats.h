@@ -2,6 +2,8 @@
 // (linear interpolation, type 7), robust location/scale, Mann–Whitney U, Benjamini–Hochberg
 // and distribution-free confidence intervals for the median.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <vector>
 
@@ -9,6 +11,18 @@ namespace argus::report::stats {
 
 double quantile(std::vector<double> v, double q);   // type-7; 0 for empty
 double median(std::vector<double> v);
+double median_in_place(std::vector<double>& v);     // median(), selecting in v (reorders it)
+// quantile() of n ascending values, at(i) the i-th, read where they are (no copy, no selection).
+template <class At>
+double quantile_sorted(At&& at, size_t n, double q) {
+  if (n == 0) return 0.0;
+  q = std::clamp(q, 0.0, 1.0);
+  double h = q * double(n - 1);
+  size_t lo = size_t(std::floor(h));
+  double a = at(lo);
+  if (lo + 1 >= n || h == double(lo)) return a;
+  return a + (h - double(lo)) * (at(lo + 1) - a);
+}
 double mean(const std::vector<double>& v);
 double stddev(const std::vector<double>& v);        // sample std (n-1); 0 for n<2
 double mad(const std::vector<double>& v);           // median absolute deviation (unscaled)
