@@ -144,10 +144,10 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
     }
   }
   const size_t S = a.steps.size(), R = m.ranks.size();
-  a.step_ns.assign(R, std::vector<float>(S, kNaN));
-  a.compute_ns.assign(R, std::vector<float>(S, kNaN));
-  a.coll_ns.assign(R, std::vector<float>(S, kNaN));
-  a.gap_ns.assign(R, std::vector<float>(S, kNaN));
+  a.step_ns.assign(R, BulkVector<float>(S, kNaN));
+  a.compute_ns.assign(R, BulkVector<float>(S, kNaN));
+  a.coll_ns.assign(R, BulkVector<float>(S, kNaN));
+  a.gap_ns.assign(R, BulkVector<float>(S, kNaN));
   for (size_t r = 0; r < R; ++r)
     for_each_completed_step(m.ranks[r], a.steps, [&](const StepRec& s, size_t p) {
       a.step_ns[r][p] = s.step_ns;
@@ -184,7 +184,7 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
   {
     std::vector<double> steady(a.job_step_ns.begin() + long(a.first_steady), a.job_step_ns.end());
     a.step_summary = stats::summarize(steady);
-    std::vector<float> cells;
+    BulkVector<float> cells;
     cells.reserve(R * (S - a.first_steady));
     for (size_t r = 0; r < R; ++r)
       for (size_t p = a.first_steady; p < S; ++p)
@@ -319,7 +319,7 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
     s.steps = rd.steps.size();
     for (auto it = rd.steps.rbegin(); it != rd.steps.rend(); ++it)
       if (it->completed()) { s.last_step = it->index; break; }
-    auto med = [&](const std::vector<float>& row) {
+    auto med = [&](const BulkVector<float>& row) {
       v.clear();
       for (size_t p = a.first_steady; p < S; ++p)
         if (!std::isnan(row[p])) v.push_back(row[p]);

@@ -86,7 +86,7 @@ struct Analysis {
   std::vector<uint64_t> steps;             // union of completed step indices (sorted)
   size_t first_steady = 0;                 // position in `steps` where steady state starts
   // [rank position][step position] in ns; NaN when the rank has no such step.
-  std::vector<std::vector<float>> step_ns, compute_ns, coll_ns, gap_ns;
+  std::vector<BulkVector<float>> step_ns, compute_ns, coll_ns, gap_ns;
   std::vector<double> job_step_ns;         // median across ranks per step position
   stats::Summary step_summary;             // over steady job_step_ns
   stats::Summary step_summary_all_ranks;   // over steady (rank, step) durations

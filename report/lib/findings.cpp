@@ -23,7 +23,7 @@ constexpr double kStallSigmas = 8.0;    // rank x step cells
 constexpr double kMinEffect = 0.05;     // 5%: smaller shifts are compare's business
 constexpr double kMinStall = 0.10;      // a host gap must add >= 10% of a step
 
-double nan_mean(const std::vector<float>& row, size_t b, size_t e) {
+double nan_mean(const BulkVector<float>& row, size_t b, size_t e) {
   double s = 0;
   size_t n = 0;
   for (size_t p = b; p < e; ++p)
@@ -136,7 +136,7 @@ void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
 }
 
 // Rank x window means of a matrix over steady windows.
-std::vector<std::vector<double>> cell_means(const Ctx& c, const std::vector<std::vector<float>>& mat) {
+std::vector<std::vector<double>> cell_means(const Ctx& c, const std::vector<BulkVector<float>>& mat) {
   std::vector<std::vector<double>> out(c.R, std::vector<double>(c.a.windows.size()));
   for (size_t r = 0; r < c.R; ++r)
     for (size_t w = 0; w < c.a.windows.size(); ++w) out[r][w] = nan_mean(mat[r], c.a.windows[w].first, c.a.windows[w].second);
@@ -398,82 +398,81 @@ void degraded_kernels(const Ctx& c, std::vector<Finding>& out) {
     have_windows = std::any_of(c.m.ranks[r].kernel_windows.begin(), c.m.ranks[r].kernel_windows.end(),
                                [&](const KernelWindow& kw) { return use(r, kw); });
   // No per-window data: compare ranks over the whole run, one window per rank and kernel.
-  std::vector<std::vector<KernelWindow>> whole(have_windows ? 0 : c.R);
+  std::vector<BulkVector<KernelWindow>> whole(have_windows ? 0 : c.R);
   for (size_t r = 0; r < whole.size(); ++r)
     for (size_t i = 0; i < c.m.ranks[r].kernels.size(); ++i) {
       const auto& k = c.m.ranks[r].kernels[i];
       if (!k.is_collective && k.count > 0) whole[r].push_back({steady_first, c.idx(c.S - 1), uint32_t(i), k.count, k.total_ns});
     }
-  auto visit = [&](auto&& f) {  // f(rank position, kernel id, cell)
-    for (size_t r = 0; r < c.R; ++r)
-      for (const auto& kw : have_windows ? c.m.ranks[r].kernel_windows : whole[r])
-        if (use(r, kw)) f(r, uint32_t(kid[r][kw.kernel]), kw);
-  };
-  // Cells per kernel, and each cell's (rank, window) group: the rank's cells of that window.
-  std::vector<size_t> per_kernel(K);
-  std::vector<uint32_t> group, group_size;
-  {
-    std::unordered_map<uint64_t, uint32_t> of_first;  // the current rank's groups by window start
-    size_t cur_r = SIZE_MAX;
-    uint64_t last_first = 0;
-    uint32_t g = 0;
-    visit([&](size_t r, uint32_t k, const KernelWindow& kw) {
-      if (r != cur_r) { of_first.clear(); cur_r = r; }
-      if (of_first.empty() || kw.first_step != last_first) {  // windows come sorted: rarely a lookup
-        auto [it, fresh] = of_first.emplace(kw.first_step, uint32_t(group_size.size()));
-        if (fresh) group_size.push_back(0);
-        g = it->second;
-        last_first = kw.first_step;
+  // Calls f(rank position, kernel id, group, cell) for every cell; a group is one rank's cells
+  // of one window (ids dense, in visit order). Returns the number of groups.
+  auto visit = [&](auto&& f) {
+    uint32_t groups = 0;
+    std::unordered_map<uint64_t, uint32_t> of_first;  // the rank's groups by window start
+    for (size_t r = 0; r < c.R; ++r) {
+      of_first.clear();
+      uint32_t g = 0;
+      uint64_t g_first = 0;
+      for (const auto& kw : have_windows ? c.m.ranks[r].kernel_windows : whole[r]) {
+        if (!use(r, kw)) continue;
+        if (of_first.empty() || kw.first_step != g_first) {  // windows come sorted: rarely a lookup
+          auto [it, fresh] = of_first.emplace(kw.first_step, groups);
+          groups += fresh ? 1 : 0;
+          g = it->second;
+          g_first = kw.first_step;
+        }
+        f(r, uint32_t(kid[r][kw.kernel]), g, kw);
       }
-      group_size[g]++;
-      group.push_back(g);
-      per_kernel[k]++;
-    });
-  }
+    }
+    return groups;
+  };
+  std::vector<size_t> per_kernel(K);
+  size_t G = visit([&](size_t, uint32_t k, uint32_t, const KernelWindow&) { per_kernel[k]++; });
   // Baseline per kernel: median over all its cells; a cell's ratio = its mean / baseline.
+  std::vector<std::vector<double>> vals(K);  // per kernel: the cells' means, later their adjusted ratios
   std::vector<double> base(K, 0.0);
-  {
-    std::vector<std::vector<double>> means(K);
-    for (size_t k = 0; k < K; ++k) means[k].reserve(per_kernel[k]);
-    visit([&](size_t, uint32_t k, const KernelWindow& kw) { means[k].push_back(double(kw.total_ns) / double(kw.count)); });
-    for (size_t k = 0; k < K; ++k)
-      if (!means[k].empty()) base[k] = stats::median_in_place(means[k]);
-  }
+  for (size_t k = 0; k < K; ++k) vals[k].reserve(per_kernel[k]);
+  visit([&](size_t, uint32_t k, uint32_t, const KernelWindow& kw) { vals[k].push_back(double(kw.total_ns) / double(kw.count)); });
+  for (size_t k = 0; k < K; ++k)
+    if (!vals[k].empty()) base[k] = stats::median_in_place(vals[k]);
   auto ratio = [&](uint32_t k, const KernelWindow& kw) {
     double mean = double(kw.total_ns) / double(kw.count);
     return base[k] > 0 ? mean / base[k] : 1.0;
   };
   // A rank that is slow at everything is a straggler, not a degraded kernel: divide by the
-  // median ratio of all kernels of that rank in that window.
-  std::vector<double> factor(group_size.size(), 1.0);
+  // median ratio of all kernels of that rank in that window (groups are per rank: a rank's
+  // cells at a time).
+  std::vector<double> factor(G, 1.0);
   {
-    std::vector<size_t> at(group_size.size() + 1, 0);
-    for (size_t g = 0; g < group_size.size(); ++g) at[g + 1] = at[g] + group_size[g];
-    std::vector<double> ratios(at.back()), v;
-    std::vector<size_t> fill(at.begin(), at.end() - 1);
-    size_t i = 0;
-    visit([&](size_t, uint32_t k, const KernelWindow& kw) { ratios[fill[group[i++]]++] = ratio(k, kw); });
-    for (size_t g = 0; g < group_size.size(); ++g)
-      if (group_size[g] >= 3) {
-        v.assign(ratios.begin() + long(at[g]), ratios.begin() + long(at[g + 1]));
-        factor[g] = stats::median_in_place(v);
+    std::vector<std::pair<uint32_t, double>> cells;  // (group, ratio) of one rank
+    std::vector<double> v;
+    auto flush = [&] {
+      std::sort(cells.begin(), cells.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      for (size_t i = 0, j; i < cells.size(); i = j) {
+        v.clear();
+        for (j = i; j < cells.size() && cells[j].first == cells[i].first; ++j) v.push_back(cells[j].second);
+        if (v.size() >= 3) factor[cells[i].first] = stats::median_in_place(v);
       }
+      cells.clear();
+    };
+    size_t cur = 0;
+    visit([&](size_t r, uint32_t k, uint32_t g, const KernelWindow& kw) {
+      if (r != cur) { flush(); cur = r; }
+      cells.push_back({g, ratio(k, kw)});
+    });
+    flush();
   }
-  std::vector<std::vector<double>> adj(K);
   std::vector<double> thr(K, 0.0);
-  {
-    for (size_t k = 0; k < K; ++k) adj[k].reserve(per_kernel[k]);
-    size_t i = 0;
-    visit([&](size_t, uint32_t k, const KernelWindow& kw) { adj[k].push_back(ratio(k, kw) / factor[group[i++]]); });
-    for (size_t k = 0; k < K; ++k)
-      if (per_kernel[k] >= 4) thr[k] = 1.0 + std::max(kCellSigmas * sigma_finite(adj[k]), kMinEffect);
-  }
+  for (auto& v : vals) v.clear();
+  visit([&](size_t, uint32_t k, uint32_t g, const KernelWindow& kw) { vals[k].push_back(ratio(k, kw) / factor[g]); });
+  for (size_t k = 0; k < K; ++k)
+    if (per_kernel[k] >= 4) thr[k] = 1.0 + std::max(kCellSigmas * sigma_finite(vals[k]), kMinEffect);
   struct Hit { size_t r; uint64_t first, last; double ratio; };
   std::vector<std::vector<Hit>> hits(K);
   {
     std::vector<size_t> next(K, 0);
-    visit([&](size_t r, uint32_t k, const KernelWindow& kw) {
-      if (per_kernel[k] >= 4 && adj[k][next[k]] > thr[k]) hits[k].push_back({r, kw.first_step, kw.last_step, ratio(k, kw)});
+    visit([&](size_t r, uint32_t k, uint32_t, const KernelWindow& kw) {
+      if (per_kernel[k] >= 4 && vals[k][next[k]] > thr[k]) hits[k].push_back({r, kw.first_step, kw.last_step, ratio(k, kw)});
       next[k]++;
     });
   }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bulk_alloc.h"
 #include "dist.h"
 
 namespace argus::report {
@@ -130,9 +131,9 @@ struct RankData {
   RankInfo info;
   std::string step_source = "marker";  // marker | nvtx | window | none
   uint64_t steps_total = 0;            // all steps ever marked (the ring keeps the last ones)
-  std::vector<StepRec> steps;          // ordered by index
+  BulkVector<StepRec> steps;           // ordered by index
   std::vector<KernelStat> kernels;
-  std::vector<KernelWindow> kernel_windows;
+  BulkVector<KernelWindow> kernel_windows;
   std::vector<CollStat> collectives;
   std::vector<CommSeq> comms;
   MemStat mem;

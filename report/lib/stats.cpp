@@ -9,8 +9,8 @@ namespace argus::report::stats {
 namespace {
 // Type-7 quantile by selection (O(n)); reorders v. Float samples give the same figures as
 // the same values widened to double.
-template <class T>
-double select_quantile(std::vector<T>& v, double q) {
+template <class V>
+double select_quantile(V& v, double q) {
   if (v.empty()) return 0.0;
   // Only the order statistics lo and lo + 1 matter: select them, interpolate as quantile_sorted.
   size_t lo = size_t(std::floor(std::clamp(q, 0.0, 1.0) * double(v.size() - 1)));
@@ -19,8 +19,8 @@ double select_quantile(std::vector<T>& v, double q) {
                          v.size(), q);
 }
 
-template <class T>
-double mean_of(const std::vector<T>& v) {
+template <class V>
+double mean_of(const V& v) {
   if (v.empty()) return 0.0;
   // Kahan-free but order-fixed: deterministic for the same input order.
   double s = 0;
@@ -28,8 +28,8 @@ double mean_of(const std::vector<T>& v) {
   return s / double(v.size());
 }
 
-template <class T>
-double stddev_of(const std::vector<T>& v) {
+template <class V>
+double stddev_of(const V& v) {
   if (v.size() < 2) return 0.0;
   double m = mean_of(v), s = 0;
   for (double x : v) s += (x - m) * (x - m);
@@ -37,8 +37,8 @@ double stddev_of(const std::vector<T>& v) {
 }
 
 // Quantiles are selected in `work`: v itself, or a copy of it when `copy`.
-template <class T>
-Summary summarize_into(const std::vector<T>& v, std::vector<T>& work, bool copy) {
+template <class V>
+Summary summarize_into(const V& v, V& work, bool copy) {
   Summary s;
   s.n = v.size();
   if (v.empty()) return s;
@@ -87,7 +87,7 @@ Summary summarize(const std::vector<double>& v) {
   return summarize_into(v, work, true);
 }
 
-Summary summarize_in_place(std::vector<float>& v) { return summarize_into(v, v, false); }
+Summary summarize_in_place(BulkVector<float>& v) { return summarize_into(v, v, false); }
 
 namespace {
 // P(U <= u) under H0 for sizes n, m: the coefficients of the Gaussian binomial

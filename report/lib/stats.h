@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "bulk_alloc.h"
+
 namespace argus::report::stats {
 
 double quantile(std::vector<double> v, double q);   // type-7; 0 for empty
@@ -36,7 +38,7 @@ struct Summary {
 Summary summarize(const std::vector<double>& v);
 // The same figures for float samples, without a copy (reorders v): the all-ranks step summary
 // has a sample per rank and step, 8 million for 1,024 ranks.
-Summary summarize_in_place(std::vector<float>& v);
+Summary summarize_in_place(BulkVector<float>& v);
 
 struct MannWhitney {
   double u = 0;        // U statistic of the first sample
