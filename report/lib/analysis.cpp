@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "demangle.h"
+#include "parallel.h"
 
 namespace argus::report {
 
@@ -144,35 +145,21 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
     }
   }
   const size_t S = a.steps.size(), R = m.ranks.size();
-  a.step_ns.assign(R, BulkVector<float>(S, kNaN));
-  a.compute_ns.assign(R, BulkVector<float>(S, kNaN));
-  a.coll_ns.assign(R, BulkVector<float>(S, kNaN));
-  a.gap_ns.assign(R, BulkVector<float>(S, kNaN));
-  for (size_t r = 0; r < R; ++r)
+  a.step_ns.resize(R);
+  a.compute_ns.resize(R);
+  a.coll_ns.resize(R);
+  a.gap_ns.resize(R);
+  parallel_for(R, [&](size_t r) {
+    for (auto* mat : {&a.step_ns, &a.compute_ns, &a.coll_ns, &a.gap_ns}) (*mat)[r].assign(S, kNaN);
     for_each_completed_step(m.ranks[r], a.steps, [&](const StepRec& s, size_t p) {
       a.step_ns[r][p] = s.step_ns;
       a.coll_ns[r][p] = s.coll_ns;
       a.compute_ns[r][p] = s.compute_ns;
       a.gap_ns[r][p] = s.gap_ns;
     });
+  });
   a.job_step_ns.assign(S, 0.0);
-  {
-    // Median across ranks per step, a block of steps at a time: the matrix is stored by rank,
-    // and reading it a column at a time missed the cache on every cell.
-    constexpr size_t kBlock = 256;
-    std::vector<double> cols(kBlock * R);
-    std::vector<size_t> n(kBlock);
-    for (size_t p0 = 0; p0 < S; p0 += kBlock) {
-      size_t nb = std::min(kBlock, S - p0);
-      std::fill(n.begin(), n.end(), 0);
-      for (size_t r = 0; r < R; ++r) {
-        const float* row = a.step_ns[r].data() + p0;
-        for (size_t j = 0; j < nb; ++j)
-          if (!std::isnan(row[j])) cols[j * R + n[j]++] = row[j];
-      }
-      for (size_t j = 0; j < nb; ++j) a.job_step_ns[p0 + j] = median_of(cols.data() + j * R, n[j]);
-    }
-  }
+  for_each_column(a.step_ns, S, [&](size_t p, double* v, size_t n) { a.job_step_ns[p] = median_of(v, n); });
   if (opt.warmup) {
     a.warmup_method = "fixed";
     a.warmup_steps = std::min<uint64_t>(*opt.warmup, S);
@@ -305,10 +292,11 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
   }
 
   // Per rank.
-  std::vector<double> v;
-  for (size_t r = 0; r < R; ++r) {
+  a.ranks.resize(R);
+  parallel_for(R, [&](size_t r) {
     const auto& rd = m.ranks[r];
-    RankSummary s;
+    RankSummary& s = a.ranks[r];
+    std::vector<double> v;
     s.rank = rd.info.rank;
     s.host = rd.info.host;
     s.file = rd.info.file;
@@ -330,8 +318,7 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
     s.coll_p50_ns = med(a.coll_ns[r]);
     s.gap_p50_ns = med(a.gap_ns[r]);
     s.mem_peak = rd.mem.peak;
-    a.ranks.push_back(std::move(s));
-  }
+  });
 
   a.findings = find_anomalies(m, a);
   return a;

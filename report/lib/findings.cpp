@@ -13,6 +13,7 @@
 
 #include "analysis.h"
 #include "demangle.h"
+#include "parallel.h"
 
 namespace argus::report {
 namespace {
@@ -238,15 +239,17 @@ void host_stalls(const Ctx& c, std::vector<Finding>& out) {
   // Per-rank baseline gap over its steady steps; noise pooled over all residuals (subsampled
   // to keep this linear for big runs).
   std::vector<double> base(c.R, std::nan(""));
-  std::vector<double> pooled;
+  std::vector<std::vector<double>> residuals(c.R);
   size_t stride = std::max<size_t>(1, (c.R * (c.S - c.f)) / 500000);
-  for (size_t r = 0; r < c.R; ++r) {
+  parallel_for(c.R, [&](size_t r) {
     std::vector<double> v;
     for (size_t p = c.f; p < c.S; ++p) if (!std::isnan(c.a.gap_ns[r][p])) v.push_back(c.a.gap_ns[r][p]);
-    if (v.size() < 4) continue;
+    if (v.size() < 4) return;
     base[r] = stats::median(v);
-    for (size_t i = 0; i < v.size(); i += stride) pooled.push_back(v[i] - base[r]);
-  }
+    for (size_t i = 0; i < v.size(); i += stride) residuals[r].push_back(v[i] - base[r]);
+  });
+  std::vector<double> pooled;
+  for (const auto& res : residuals) pooled.insert(pooled.end(), res.begin(), res.end());
   if (pooled.size() < 8) return;
   double sig = sigma_finite(pooled);
   double thr = std::max(kStallSigmas * sig, kMinStall * c.base_step);
