@@ -288,32 +288,44 @@ void host_stalls(const Ctx& c, std::vector<Finding>& out) {
 
 bool overlaps(const Finding& f, uint64_t a, uint64_t b) { return f.first_step <= b && a <= f.last_step; }
 
-// NCCL kernels numbered in name order, and their totals over every window of every rank
-// (summed rank by rank, window by window).
-struct NcclWindows {
+// The names of NCCL kernels (or of all others) numbered in name order, and each rank's kernel
+// index -> number: per-kernel sums over all ranks become arrays, not maps keyed by name.
+struct KernelNumbers {
   std::map<std::string, uint32_t> ids;
-  std::vector<const std::string*> names;
-  std::vector<std::vector<int32_t>> id;         // [rank position][kernel index] -> id, -1 not NCCL
-  std::vector<std::pair<double, double>> all;   // (ns, count) by id
+  std::vector<const std::string*> names;      // by number
+  std::vector<std::vector<int32_t>> of;       // [rank position][kernel index] -> number, -1: other kind
+};
+
+KernelNumbers number_kernels(const Ctx& c, bool collective) {
+  KernelNumbers n;
+  for (const auto& rd : c.m.ranks)
+    for (const auto& k : rd.kernels)
+      if (k.is_collective == collective) n.ids.emplace(k.name, 0);
+  for (auto& [name, id] : n.ids) { id = uint32_t(n.names.size()); n.names.push_back(&name); }
+  n.of.resize(c.R);
+  for (size_t r = 0; r < c.R; ++r)
+    for (const auto& k : c.m.ranks[r].kernels) n.of[r].push_back(k.is_collective == collective ? int32_t(n.ids[k.name]) : -1);
+  return n;
+}
+
+// NCCL kernels and their totals over every window of every rank (summed rank by rank,
+// window by window).
+struct NcclWindows {
+  KernelNumbers k;
+  std::vector<std::pair<double, double>> all;   // (ns, count) by number
 };
 
 std::unique_ptr<NcclWindows> nccl_windows(const Ctx& c) {
   auto n = std::make_unique<NcclWindows>();
-  for (const auto& rd : c.m.ranks)
-    for (const auto& k : rd.kernels)
-      if (k.is_collective) n->ids.emplace(k.name, 0);
-  for (auto& [name, id] : n->ids) { id = uint32_t(n->names.size()); n->names.push_back(&name); }
-  n->id.resize(c.R);
-  n->all.resize(n->names.size());
-  for (size_t r = 0; r < c.R; ++r) {
-    for (const auto& k : c.m.ranks[r].kernels) n->id[r].push_back(k.is_collective ? int32_t(n->ids[k.name]) : -1);
+  n->k = number_kernels(c, true);
+  n->all.resize(n->k.names.size());
+  for (size_t r = 0; r < c.R; ++r)
     for (const auto& kw : c.m.ranks[r].kernel_windows) {
-      int32_t id = n->id[r][kw.kernel];
+      int32_t id = n->k.of[r][kw.kernel];
       if (id < 0) continue;
       n->all[size_t(id)].first += double(kw.total_ns);
       n->all[size_t(id)].second += double(kw.count);
     }
-  }
   return n;
 }
 
@@ -353,10 +365,10 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     {
       // Which NCCL kernel grew most in these steps, relative to its own whole-run mean.
       if (!nccl) nccl = nccl_windows(c);
-      std::vector<std::pair<double, double>> in(nccl->names.size());  // (ns, count) by name id
+      std::vector<std::pair<double, double>> in(nccl->all.size());  // (ns, count) by number
       for (size_t r = 0; r < c.R; ++r)
         for (const auto& kw : c.m.ranks[r].kernel_windows) {
-          int32_t id = nccl->id[r][kw.kernel];
+          int32_t id = nccl->k.of[r][kw.kernel];
           if (id < 0 || !(kw.first_step <= fd.last_step && fd.first_step <= kw.last_step)) continue;
           in[size_t(id)].first += double(kw.total_ns);
           in[size_t(id)].second += double(kw.count);
@@ -367,7 +379,7 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
         const auto& all = nccl->all[id];
         if (x.second <= 0 || all.second <= 0) continue;
         double g = (x.first / x.second) / (all.first / all.second);
-        std::string o = op_of_nccl_kernel(*nccl->names[id]);
+        std::string o = op_of_nccl_kernel(*nccl->k.names[id]);
         if (g > best && !o.empty()) { best = g; op = o; }
       }
     }
@@ -385,16 +397,9 @@ void degraded_kernels(const Ctx& c, std::vector<Finding>& out) {
   // flat arrays, not maps of vectors. Kernels are numbered in name order (findings come out by
   // name) and every pass visits the cells rank by rank, window by window: each kernel's cells
   // are in the order they always were, so its sigma and the sort of its hits are unchanged.
-  std::map<std::string, uint32_t> ids;
-  for (const auto& rd : c.m.ranks)
-    for (const auto& k : rd.kernels)
-      if (!k.is_collective) ids.emplace(k.name, 0);
-  std::vector<const std::string*> names;
-  for (auto& [name, id] : ids) { id = uint32_t(names.size()); names.push_back(&name); }
-  const size_t K = names.size();
-  std::vector<std::vector<int32_t>> kid(c.R);  // rank's kernel index -> id; -1: collective
-  for (size_t r = 0; r < c.R; ++r)
-    for (const auto& k : c.m.ranks[r].kernels) kid[r].push_back(k.is_collective ? -1 : int32_t(ids[k.name]));
+  const KernelNumbers kn = number_kernels(c, false);
+  const auto& kid = kn.of;
+  const size_t K = kn.names.size();
   auto use = [&](size_t r, const KernelWindow& kw) { return kid[r][kw.kernel] >= 0 && kw.count > 0 && kw.first_step >= steady_first; };
   bool have_windows = false;
   for (size_t r = 0; r < c.R && !have_windows; ++r)
@@ -482,7 +487,7 @@ void degraded_kernels(const Ctx& c, std::vector<Finding>& out) {
   for (size_t k = 0; k < K; ++k) {
     auto& hit = hits[k];
     if (hit.empty()) continue;
-    const std::string& name = *names[k];
+    const std::string& name = *kn.names[k];
     std::sort(hit.begin(), hit.end(), [](const Hit& x, const Hit& y) { return std::tie(x.first, x.r) < std::tie(y.first, y.r); });
     // Cluster in step space: a gap longer than two windows starts a new finding.
     uint64_t span = std::max<uint64_t>(1, hit.front().last - hit.front().first + 1);
