@@ -242,11 +242,13 @@ void host_stalls(const Ctx& c, std::vector<Finding>& out) {
   std::vector<std::vector<double>> residuals(c.R);
   size_t stride = std::max<size_t>(1, (c.R * (c.S - c.f)) / 500000);
   parallel_for(c.R, [&](size_t r) {
-    std::vector<double> v;
+    std::vector<float> v;
     for (size_t p = c.f; p < c.S; ++p) if (!std::isnan(c.a.gap_ns[r][p])) v.push_back(c.a.gap_ns[r][p]);
     if (v.size() < 4) return;
-    base[r] = stats::median(v);
-    for (size_t i = 0; i < v.size(); i += stride) residuals[r].push_back(v[i] - base[r]);
+    auto& res = residuals[r];
+    for (size_t i = 0; i < v.size(); i += stride) res.push_back(v[i]);  // before v is reordered
+    base[r] = stats::median_in_place(v);
+    for (double& x : res) x -= base[r];
   });
   std::vector<double> pooled;
   for (const auto& res : residuals) pooled.insert(pooled.end(), res.begin(), res.end());

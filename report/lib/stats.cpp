@@ -62,6 +62,8 @@ double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
 
 double median_in_place(std::vector<double>& v) { return select_quantile(v, 0.5); }
 
+double median_in_place(std::vector<float>& v) { return select_quantile(v, 0.5); }
+
 double mean(const std::vector<double>& v) { return mean_of(v); }
 
 double stddev(const std::vector<double>& v) { return stddev_of(v); }

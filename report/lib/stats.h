@@ -14,6 +14,7 @@ namespace argus::report::stats {
 double quantile(std::vector<double> v, double q);   // type-7; 0 for empty
 double median(std::vector<double> v);
 double median_in_place(std::vector<double>& v);     // median(), selecting in v (reorders it)
+double median_in_place(std::vector<float>& v);      // the same figure as for the values as doubles
 // quantile() of n ascending values, at(i) the i-th, read where they are (no copy, no selection).
 template <class At>
 double quantile_sorted(At&& at, size_t n, double q) {

@@ -132,6 +132,8 @@ TEST_CASE("in-place and sorted-order quantiles give summarize()'s figures exactl
       CHECK(stats::quantile_sorted([&](size_t i) { return sorted[i]; }, n, q) == stats::quantile(v, q));
     std::vector<double> copy = v;
     CHECK(stats::median_in_place(copy) == stats::median(v));
+    std::vector<float> floats(v.begin(), v.end());
+    CHECK(stats::median_in_place(floats) == stats::median(v));
   }
 }
 
