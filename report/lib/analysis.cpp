@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "demangle.h"
+#include "parallel.h"
 
 namespace argus::report {
 
@@ -33,17 +34,18 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-double median_of(std::vector<double>& v) {
-  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
-  size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + mid, v.end());
+// Median of v[0, n), reordering it (floats: the same figure as the values widened to double,
+// selected with half the memory traffic).
+template <class T>
+double median_of(T* v, size_t n) {
+  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
+  size_t mid = n / 2;
+  std::nth_element(v, v + mid, v + n);
   double hi = v[mid];
-  if (v.size() % 2) return hi;
-  double lo = *std::max_element(v.begin(), v.begin() + mid);
+  if (n % 2) return hi;
+  double lo = *std::max_element(v, v + mid);
   return (lo + hi) / 2.0;
 }
-
-bool completed(const StepRec& s) { return s.host_end_ns > s.host_start_ns; }
 
 void build_integrity(const RunModel& m, Analysis& a) {
   auto& in = a.integrity;
@@ -71,7 +73,7 @@ void build_integrity(const RunModel& m, Analysis& a) {
     if (r.info.state != RankState::exited || r.info.exit_code != 0) {
       std::optional<uint64_t> last;
       for (auto it = r.steps.rbegin(); it != r.steps.rend(); ++it)
-        if (completed(*it)) { last = it->index; break; }
+        if (it->completed()) { last = it->index; break; }
       in.abnormal.push_back({r.info.rank, to_string(r.info.state), r.info.signal, r.info.exit_code, last});
     }
   }
@@ -125,45 +127,40 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
   for (const auto& r : m.ranks) sources.insert(r.step_source);
   a.step_source = sources.empty() ? "none" : sources.size() == 1 ? *sources.begin() : "mixed";
 
-  // Union of completed step indices.
+  // Union of completed step indices: a merge per rank of its (ascending) indices; when the
+  // ranks ran the same steps, one comparison per step and nothing to sort.
   {
-    std::vector<uint64_t> all;
-    for (const auto& r : m.ranks)
+    std::vector<uint64_t> mine, merged;
+    for (const auto& r : m.ranks) {
+      mine.clear();
       for (const auto& s : r.steps)
-        if (completed(s)) all.push_back(s.index);
-    std::sort(all.begin(), all.end());
-    all.erase(std::unique(all.begin(), all.end()), all.end());
-    a.steps = std::move(all);
+        if (s.completed()) mine.push_back(s.index);
+      if (!std::is_sorted(mine.begin(), mine.end()) || std::adjacent_find(mine.begin(), mine.end()) != mine.end()) {
+        std::sort(mine.begin(), mine.end());
+        mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+      }
+      if (std::includes(a.steps.begin(), a.steps.end(), mine.begin(), mine.end())) continue;
+      merged.clear();
+      std::set_union(a.steps.begin(), a.steps.end(), mine.begin(), mine.end(), std::back_inserter(merged));
+      a.steps.swap(merged);
+    }
   }
   const size_t S = a.steps.size(), R = m.ranks.size();
-  auto pos_of = [&](uint64_t idx) { return size_t(std::lower_bound(a.steps.begin(), a.steps.end(), idx) - a.steps.begin()); };
-  a.step_ns.assign(R, std::vector<float>(S, kNaN));
-  a.compute_ns.assign(R, std::vector<float>(S, kNaN));
-  a.coll_ns.assign(R, std::vector<float>(S, kNaN));
-  a.gap_ns.assign(R, std::vector<float>(S, kNaN));
-  for (size_t r = 0; r < R; ++r) {
-    for (const auto& s : m.ranks[r].steps) {
-      if (!completed(s)) continue;
-      size_t p = pos_of(s.index);
-      double d = s.duration();
-      double busy = double(s.gpu_busy_ns);
-      double coll = std::min(double(s.coll_ns), busy);
-      a.step_ns[r][p] = float(d);
-      a.coll_ns[r][p] = float(coll);
-      a.compute_ns[r][p] = float(busy - coll);
-      a.gap_ns[r][p] = float(std::max(0.0, d - busy));
-    }
-  }
+  a.step_ns.resize(R);
+  a.compute_ns.resize(R);
+  a.coll_ns.resize(R);
+  a.gap_ns.resize(R);
+  parallel_for(R, [&](size_t r) {
+    for (auto* mat : {&a.step_ns, &a.compute_ns, &a.coll_ns, &a.gap_ns}) (*mat)[r].assign(S, kNaN);
+    for_each_completed_step(m.ranks[r], a.steps, [&](const StepRec& s, size_t p) {
+      a.step_ns[r][p] = s.step_ns;
+      a.coll_ns[r][p] = s.coll_ns;
+      a.compute_ns[r][p] = s.compute_ns;
+      a.gap_ns[r][p] = s.gap_ns;
+    });
+  });
   a.job_step_ns.assign(S, 0.0);
-  {
-    std::vector<double> col;
-    for (size_t p = 0; p < S; ++p) {
-      col.clear();
-      for (size_t r = 0; r < R; ++r)
-        if (!std::isnan(a.step_ns[r][p])) col.push_back(a.step_ns[r][p]);
-      a.job_step_ns[p] = median_of(col);
-    }
-  }
+  for_each_column(a.step_ns, S, [&](size_t p, double* v, size_t n) { a.job_step_ns[p] = median_of(v, n); });
   if (opt.warmup) {
     a.warmup_method = "fixed";
     a.warmup_steps = std::min<uint64_t>(*opt.warmup, S);
@@ -175,12 +172,12 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
   {
     std::vector<double> steady(a.job_step_ns.begin() + long(a.first_steady), a.job_step_ns.end());
     a.step_summary = stats::summarize(steady);
-    std::vector<double> cells;
+    BulkVector<float> cells;
     cells.reserve(R * (S - a.first_steady));
     for (size_t r = 0; r < R; ++r)
       for (size_t p = a.first_steady; p < S; ++p)
         if (!std::isnan(a.step_ns[r][p])) cells.push_back(a.step_ns[r][p]);
-    a.step_summary_all_ranks = stats::summarize(cells);
+    a.step_summary_all_ranks = stats::summarize_in_place(cells);
   }
   {
     size_t n = S - a.first_steady;
@@ -284,12 +281,11 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
       a.memory.failures += mm.failures;
       a.memory.retries += mm.retries;
       lat.merge(mm.latency);
-      for (const auto& s : r.steps) {
-        if (!completed(s)) continue;
-        if (pos_of(s.index) < a.first_steady) continue;
-        calls += double(s.mallocs + s.frees);
+      for_each_completed_step(r, a.steps, [&](const StepRec& s, size_t p) {
+        if (p < a.first_steady) return;
+        calls += double(s.alloc_calls);
         cells += 1;
-      }
+      });
     }
     a.memory.steady_calls_per_step = cells > 0 ? calls / cells : 0.0;
     a.memory.latency_p50_ns = lat.quantile(0.5);
@@ -297,9 +293,11 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
   }
 
   // Per rank.
-  for (size_t r = 0; r < R; ++r) {
+  a.ranks.resize(R);
+  parallel_for(R, [&](size_t r) {
     const auto& rd = m.ranks[r];
-    RankSummary s;
+    RankSummary& s = a.ranks[r];
+    std::vector<float> v;
     s.rank = rd.info.rank;
     s.host = rd.info.host;
     s.file = rd.info.file;
@@ -309,20 +307,19 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
     s.signal = rd.info.signal;
     s.steps = rd.steps.size();
     for (auto it = rd.steps.rbegin(); it != rd.steps.rend(); ++it)
-      if (completed(*it)) { s.last_step = it->index; break; }
-    auto med = [&](const std::vector<float>& row) {
-      std::vector<double> v;
+      if (it->completed()) { s.last_step = it->index; break; }
+    auto med = [&](const BulkVector<float>& row) {
+      v.clear();
       for (size_t p = a.first_steady; p < S; ++p)
         if (!std::isnan(row[p])) v.push_back(row[p]);
-      return v.empty() ? 0.0 : median_of(v);
+      return v.empty() ? 0.0 : median_of(v.data(), v.size());
     };
     s.step_p50_ns = med(a.step_ns[r]);
     s.compute_p50_ns = med(a.compute_ns[r]);
     s.coll_p50_ns = med(a.coll_ns[r]);
     s.gap_p50_ns = med(a.gap_ns[r]);
     s.mem_peak = rd.mem.peak;
-    a.ranks.push_back(std::move(s));
-  }
+  });
 
   a.findings = find_anomalies(m, a);
   return a;

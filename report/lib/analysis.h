@@ -2,6 +2,7 @@
 // memory and per-rank figures, the rank x step matrices the findings and plots use, and the
 // findings themselves (findings.cpp). Everything here is deterministic for a given model.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -85,7 +86,7 @@ struct Analysis {
   std::vector<uint64_t> steps;             // union of completed step indices (sorted)
   size_t first_steady = 0;                 // position in `steps` where steady state starts
   // [rank position][step position] in ns; NaN when the rank has no such step.
-  std::vector<std::vector<float>> step_ns, compute_ns, coll_ns, gap_ns;
+  std::vector<BulkVector<float>> step_ns, compute_ns, coll_ns, gap_ns;
   std::vector<double> job_step_ns;         // median across ranks per step position
   stats::Summary step_summary;             // over steady job_step_ns
   stats::Summary step_summary_all_ranks;   // over steady (rank, step) durations
@@ -108,6 +109,43 @@ Analysis analyze(const RunModel& model, const AnalysisOptions& opt = {});
 // Internal stages (exposed for tests).
 uint64_t detect_warmup(const std::vector<double>& job_step_ns);
 std::vector<Finding> find_anomalies(const RunModel& model, const Analysis& a);
+
+// Calls f(step, position in `steps`) for each completed step of a rank, in order; `steps` is
+// sorted and holds every completed index (Analysis::steps). A rank's steps ascend by index, so
+// this walks both once instead of a binary search per step (8 million of them for 1,024 ranks).
+template <class F>
+void for_each_completed_step(const RankData& r, const std::vector<uint64_t>& steps, F&& f) {
+  size_t p = 0;
+  for (const auto& s : r.steps) {
+    if (!s.completed()) continue;
+    if (p > 0 && steps[p - 1] >= s.index)  // out of order (not from the decoder): search
+      p = size_t(std::lower_bound(steps.begin(), steps.end(), s.index) - steps.begin());
+    while (p < steps.size() && steps[p] < s.index) ++p;
+    f(s, p);
+  }
+}
+
+// Calls f(p, values, n) for every step position p < S of a rank-major matrix (step_ns and the
+// like) with the column's non-NaN values, in rank order, in values[0, n): a scratch buffer f
+// may reorder. Reads a block of steps at a time; a column at a time missed the cache at
+// every cell (each row is a different 32 KiB array for 8,192 steps).
+template <class F>
+void for_each_column(const std::vector<BulkVector<float>>& mat, size_t S, F&& f) {
+  constexpr size_t kBlock = 64;
+  const size_t R = mat.size();
+  std::vector<double> cols(kBlock * R);
+  size_t n[kBlock];
+  for (size_t p0 = 0; p0 < S; p0 += kBlock) {
+    size_t nb = std::min(kBlock, S - p0);
+    std::fill(n, n + nb, size_t(0));
+    for (size_t r = 0; r < R; ++r) {
+      const float* row = mat[r].data() + p0;
+      for (size_t j = 0; j < nb; ++j)
+        if (!std::isnan(row[j])) cols[j * R + n[j]++] = row[j];
+    }
+    for (size_t j = 0; j < nb; ++j) f(p0 + j, cols.data() + j * R, n[j]);
+  }
+}
 
 // NCCL's bus-bandwidth factor for an op over n ranks (nccl-tests PERFORMANCE.md).
 double busbw_factor(const std::string& op, int n);

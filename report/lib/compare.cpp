@@ -34,7 +34,7 @@ struct Derived {
   double gpu_total = 0;
 };
 
-double nan_mean(const std::vector<float>& row, size_t b, size_t e) {
+double nan_mean(const BulkVector<float>& row, size_t b, size_t e) {
   double s = 0; size_t n = 0;
   for (size_t p = b; p < e; ++p) if (std::isfinite(row[p])) { s += row[p]; ++n; }
   return n ? s / double(n) : std::nan("");

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "analysis.h"
 #include "demangle.h"
+#include "parallel.h"
 
 namespace argus::report {
 namespace {
@@ -21,7 +24,7 @@ constexpr double kStallSigmas = 8.0;    // rank x step cells
 constexpr double kMinEffect = 0.05;     // 5%: smaller shifts are compare's business
 constexpr double kMinStall = 0.10;      // a host gap must add >= 10% of a step
 
-double nan_mean(const std::vector<float>& row, size_t b, size_t e) {
+double nan_mean(const BulkVector<float>& row, size_t b, size_t e) {
   double s = 0;
   size_t n = 0;
   for (size_t p = b; p < e; ++p)
@@ -134,7 +137,7 @@ void anomalous_windows(const Ctx& c, std::vector<Finding>& out) {
 }
 
 // Rank x window means of a matrix over steady windows.
-std::vector<std::vector<double>> cell_means(const Ctx& c, const std::vector<std::vector<float>>& mat) {
+std::vector<std::vector<double>> cell_means(const Ctx& c, const std::vector<BulkVector<float>>& mat) {
   std::vector<std::vector<double>> out(c.R, std::vector<double>(c.a.windows.size()));
   for (size_t r = 0; r < c.R; ++r)
     for (size_t w = 0; w < c.a.windows.size(); ++w) out[r][w] = nan_mean(mat[r], c.a.windows[w].first, c.a.windows[w].second);
@@ -179,6 +182,20 @@ void stragglers(const Ctx& c, std::vector<Finding>& out) {
     sig = sigma_finite(diffs);
   }
   double thr = 1.0 + std::max(kCellSigmas * sig, kMinEffect);
+  // Median collective time of the other ranks in a window, read off the window's sorted
+  // column (recomputing it over every rank for each flagged rank was O(ranks^2)).
+  std::vector<std::vector<double>> coll_sorted(Wn);
+  for (size_t w = 0; w < Wn; ++w) {
+    for (size_t q = 0; q < c.R; ++q)
+      if (std::isfinite(coll[q][w])) coll_sorted[w].push_back(coll[q][w]);
+    std::sort(coll_sorted[w].begin(), coll_sorted[w].end());
+  }
+  auto others_coll_median = [&](size_t w, size_t r) {
+    const auto& v = coll_sorted[w];
+    size_t skip = std::isfinite(coll[r][w]) ? size_t(std::lower_bound(v.begin(), v.end(), coll[r][w]) - v.begin()) : v.size();
+    size_t n = v.size() - (skip < v.size() ? 1 : 0);
+    return n ? stats::quantile_sorted([&](size_t i) { return v[i < skip ? i : i + 1]; }, n, 0.5) : std::nan("");
+  };
   for (size_t r = 0; r < c.R; ++r) {
     std::vector<bool> flag(Wn);
     for (size_t w = 0; w < Wn; ++w) flag[w] = std::isfinite(ratio[r][w]) && ratio[r][w] > thr;
@@ -190,17 +207,11 @@ void stragglers(const Ctx& c, std::vector<Finding>& out) {
         mine_comp.push_back(comp[r][w]);
         ref_comp.push_back(refs[w]);
         mine_coll.push_back(coll[r][w]);
-        std::vector<double> oc;
-        for (size_t q = 0; q < c.R; ++q) if (q != r) oc.push_back(coll[q][w]);
-        others_coll.push_back(median_finite(oc));
+        others_coll.push_back(others_coll_median(w, r));
       }
       // Others' collective time outside the flagged windows, to show the growth.
-      for (size_t w = 0; w < Wn; ++w) {
-        if (w >= b && w <= e) continue;
-        std::vector<double> oc;
-        for (size_t q = 0; q < c.R; ++q) if (q != r) oc.push_back(coll[q][w]);
-        base_coll.push_back(median_finite(oc));
-      }
+      for (size_t w = 0; w < Wn; ++w)
+        if (w < b || w > e) base_coll.push_back(others_coll_median(w, r));
       Finding fd;
       fd.kind = "straggler_rank";
       fd.ranks = {c.m.ranks[r].info.rank};
@@ -228,15 +239,20 @@ void stragglers(const Ctx& c, std::vector<Finding>& out) {
 // subsampled to keep this linear for big runs.
 std::vector<double> steady_gap_baseline(const Ctx& c, std::vector<double>* pooled) {
   std::vector<double> base(c.R, std::nan(""));
+  std::vector<std::vector<double>> residuals(c.R);
   size_t stride = std::max<size_t>(1, (c.R * (c.S - c.f)) / 500000);
-  for (size_t r = 0; r < c.R; ++r) {
-    std::vector<double> v;
+  parallel_for(c.R, [&](size_t r) {
+    std::vector<float> v;
     for (size_t p = c.f; p < c.S; ++p) if (!std::isnan(c.a.gap_ns[r][p])) v.push_back(c.a.gap_ns[r][p]);
-    if (v.size() < 4) continue;
-    base[r] = stats::median(v);
+    if (v.size() < 4) return;
+    auto& res = residuals[r];
     if (pooled)
-      for (size_t i = 0; i < v.size(); i += stride) pooled->push_back(v[i] - base[r]);
-  }
+      for (size_t i = 0; i < v.size(); i += stride) res.push_back(v[i]);  // before v is reordered
+    base[r] = stats::median_in_place(v);
+    for (double& x : res) x -= base[r];
+  });
+  if (pooled)
+    for (const auto& res : residuals) pooled->insert(pooled->end(), res.begin(), res.end());
   return base;
 }
 
@@ -308,10 +324,51 @@ double arrival_lateness(const Ctx& c, const std::vector<double>& base_gap, size_
   return worst;
 }
 
+// The names of NCCL kernels (or of all others) numbered in name order, and each rank's kernel
+// index -> number: per-kernel sums over all ranks become arrays, not maps keyed by name.
+struct KernelNumbers {
+  std::map<std::string, uint32_t> ids;
+  std::vector<const std::string*> names;      // by number
+  std::vector<std::vector<int32_t>> of;       // [rank position][kernel index] -> number, -1: other kind
+};
+
+KernelNumbers number_kernels(const Ctx& c, bool collective) {
+  KernelNumbers n;
+  for (const auto& rd : c.m.ranks)
+    for (const auto& k : rd.kernels)
+      if (k.is_collective == collective) n.ids.emplace(k.name, 0);
+  for (auto& [name, id] : n.ids) { id = uint32_t(n.names.size()); n.names.push_back(&name); }
+  n.of.resize(c.R);
+  for (size_t r = 0; r < c.R; ++r)
+    for (const auto& k : c.m.ranks[r].kernels) n.of[r].push_back(k.is_collective == collective ? int32_t(n.ids[k.name]) : -1);
+  return n;
+}
+
+// NCCL kernels and their totals over every window of every rank (summed rank by rank,
+// window by window).
+struct NcclWindows {
+  KernelNumbers k;
+  std::vector<std::pair<double, double>> all;   // (ns, count) by number
+};
+
+std::unique_ptr<NcclWindows> nccl_windows(const Ctx& c) {
+  auto n = std::make_unique<NcclWindows>();
+  n->k = number_kernels(c, true);
+  n->all.resize(n->k.names.size());
+  for (size_t r = 0; r < c.R; ++r)
+    for (const auto& kw : c.m.ranks[r].kernel_windows) {
+      int32_t id = n->k.of[r][kw.kernel];
+      if (id < 0) continue;
+      n->all[size_t(id)].first += double(kw.total_ns);
+      n->all[size_t(id)].second += double(kw.count);
+    }
+  return n;
+}
+
 void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vector<Finding>& out) {
   const auto& W = c.a.windows;
   if (W.size() < 4) return;
-  const std::vector<double> base_gap = steady_gap_baseline(c, nullptr);
+  std::vector<double> base_gap;  // computed when a window's collective time rose
   std::vector<double> wm;
   for (auto [b, e] : W) {
     std::vector<double> per_rank;
@@ -329,11 +386,15 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     for (const auto& l : late) explained = explained || overlaps(l, c.idx(W[w].first), c.idx(W[w].second - 1));
     bool rose = std::isfinite(wm[w]) && wm[w] > thr && wm[w] - base > 0.02 * c.base_step;
     // Half of the rise accounted for by the latest rank's arrival is a late arrival.
-    if (rose && !explained) explained = arrival_lateness(c, base_gap, W[w].first, W[w].second) >= 0.5 * (wm[w] - base);
+    if (rose && !explained) {
+      if (base_gap.empty()) base_gap = steady_gap_baseline(c, nullptr);
+      explained = arrival_lateness(c, base_gap, W[w].first, W[w].second) >= 0.5 * (wm[w] - base);
+    }
     flag[w] = rose && !explained;
   }
   // The op: from per-window NCCL kernel data when present, else the costliest collective.
   std::string top_op = c.a.collectives.empty() ? "" : c.a.collectives.front().op;
+  std::unique_ptr<NcclWindows> nccl;  // made for the first flagged window, if any
   for (auto [b, e] : runs(flag, 0)) {
     double worst = 0;
     for (size_t w = b; w <= e; ++w) if (flag[w]) worst = std::max(worst, wm[w]);
@@ -346,28 +407,24 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     std::string op = top_op;
     {
       // Which NCCL kernel grew most in these steps, relative to its own whole-run mean.
-      std::map<uint32_t, std::pair<double, double>> in;  // per (rank kernel idx) not comparable across ranks: key by name
-      std::map<std::string, std::pair<double, double>> by_name_in, by_name_all;
-      for (const auto& rd : c.m.ranks)
-        for (const auto& kw : rd.kernel_windows) {
-          const auto& k = rd.kernels[kw.kernel];
-          if (!k.is_collective) continue;
-          auto& all = by_name_all[k.name];
-          all.first += double(kw.total_ns); all.second += double(kw.count);
-          if (kw.first_step <= fd.last_step && fd.first_step <= kw.last_step) {
-            auto& x = by_name_in[k.name];
-            x.first += double(kw.total_ns); x.second += double(kw.count);
-          }
+      if (!nccl) nccl = nccl_windows(c);
+      std::vector<std::pair<double, double>> in(nccl->all.size());  // (ns, count) by number
+      for (size_t r = 0; r < c.R; ++r)
+        for (const auto& kw : c.m.ranks[r].kernel_windows) {
+          int32_t id = nccl->k.of[r][kw.kernel];
+          if (id < 0 || !(kw.first_step <= fd.last_step && fd.first_step <= kw.last_step)) continue;
+          in[size_t(id)].first += double(kw.total_ns);
+          in[size_t(id)].second += double(kw.count);
         }
       double best = 0;
-      for (auto& [name, x] : by_name_in) {
-        auto& all = by_name_all[name];
+      for (size_t id = 0; id < in.size(); ++id) {
+        const auto& x = in[id];
+        const auto& all = nccl->all[id];
         if (x.second <= 0 || all.second <= 0) continue;
         double g = (x.first / x.second) / (all.first / all.second);
-        std::string o = op_of_nccl_kernel(name);
+        std::string o = op_of_nccl_kernel(*nccl->k.names[id]);
         if (g > best && !o.empty()) { best = g; op = o; }
       }
-      (void)in;
     }
     if (!op.empty()) fd.collective = op;
     fd.evidence = fmt::format("{}: time in collectives{} rose to {} per step from a steady {} (x{:.2f}) on all ranks, while no rank arrived late.",
@@ -379,62 +436,114 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
 void degraded_kernels(const Ctx& c, std::vector<Finding>& out) {
   if (c.S == 0) return;
   uint64_t steady_first = c.idx(c.f);
-  // Cells: (kernel name) -> list of (rank position, first, last, mean ns).
-  struct Cell { size_t r; uint64_t first, last; double mean; double ratio = 0; };
-  std::map<std::string, std::vector<Cell>> cells;
+  // A cell is one kernel on one rank over one window of steps (1,024 ranks: 2.6 million), so
+  // flat arrays, not maps of vectors. Kernels are numbered in name order (findings come out by
+  // name) and every pass visits the cells rank by rank, window by window: each kernel's cells
+  // are in the order they always were, so its sigma and the sort of its hits are unchanged.
+  const KernelNumbers kn = number_kernels(c, false);
+  const auto& kid = kn.of;
+  const size_t K = kn.names.size();
+  auto use = [&](size_t r, const KernelWindow& kw) { return kid[r][kw.kernel] >= 0 && kw.count > 0 && kw.first_step >= steady_first; };
   bool have_windows = false;
-  for (size_t r = 0; r < c.R; ++r)
-    for (const auto& kw : c.m.ranks[r].kernel_windows) {
-      const auto& k = c.m.ranks[r].kernels[kw.kernel];
-      if (k.is_collective || kw.count == 0 || kw.first_step < steady_first) continue;
-      have_windows = true;
-      cells[k.name].push_back({r, kw.first_step, kw.last_step, double(kw.total_ns) / double(kw.count)});
+  for (size_t r = 0; r < c.R && !have_windows; ++r)
+    have_windows = std::any_of(c.m.ranks[r].kernel_windows.begin(), c.m.ranks[r].kernel_windows.end(),
+                               [&](const KernelWindow& kw) { return use(r, kw); });
+  // No per-window data: compare ranks over the whole run, one window per rank and kernel.
+  std::vector<BulkVector<KernelWindow>> whole(have_windows ? 0 : c.R);
+  for (size_t r = 0; r < whole.size(); ++r)
+    for (size_t i = 0; i < c.m.ranks[r].kernels.size(); ++i) {
+      const auto& k = c.m.ranks[r].kernels[i];
+      if (!k.is_collective && k.count > 0) whole[r].push_back({steady_first, c.idx(c.S - 1), uint32_t(i), k.count, k.total_ns});
     }
-  if (!have_windows) {
-    // No per-window data: compare ranks over the whole run.
-    for (size_t r = 0; r < c.R; ++r)
-      for (const auto& k : c.m.ranks[r].kernels)
-        if (!k.is_collective && k.count > 0)
-          cells[k.name].push_back({r, steady_first, c.idx(c.S - 1), double(k.total_ns) / double(k.count)});
-  }
-  // Baseline per kernel: median over all its cells; ratio = mean / baseline.
-  std::map<std::pair<size_t, uint64_t>, std::vector<double>> rank_factor_in;  // (rank, window first) -> ratios
-  for (auto& [name, v] : cells) {
-    std::vector<double> means;
-    for (auto& x : v) means.push_back(x.mean);
-    double b = stats::median(means);
-    for (auto& x : v) {
-      x.ratio = b > 0 ? x.mean / b : 1.0;
-      rank_factor_in[{x.r, x.first}].push_back(x.ratio);
+  // Calls f(rank position, kernel id, group, cell) for every cell; a group is one rank's cells
+  // of one window (ids dense, in visit order). Returns the number of groups.
+  auto visit = [&](auto&& f) {
+    uint32_t groups = 0;
+    std::unordered_map<uint64_t, uint32_t> of_first;  // the rank's groups by window start
+    for (size_t r = 0; r < c.R; ++r) {
+      of_first.clear();
+      uint32_t g = 0;
+      uint64_t g_first = 0;
+      for (const auto& kw : have_windows ? c.m.ranks[r].kernel_windows : whole[r]) {
+        if (!use(r, kw)) continue;
+        if (of_first.empty() || kw.first_step != g_first) {  // windows come sorted: rarely a lookup
+          auto [it, fresh] = of_first.emplace(kw.first_step, groups);
+          groups += fresh ? 1 : 0;
+          g = it->second;
+          g_first = kw.first_step;
+        }
+        f(r, uint32_t(kid[r][kw.kernel]), g, kw);
+      }
     }
-  }
+    return groups;
+  };
+  std::vector<size_t> per_kernel(K);
+  size_t G = visit([&](size_t, uint32_t k, uint32_t, const KernelWindow&) { per_kernel[k]++; });
+  // Baseline per kernel: median over all its cells; a cell's ratio = its mean / baseline.
+  std::vector<std::vector<double>> vals(K);  // per kernel: the cells' means, later their adjusted ratios
+  std::vector<double> base(K, 0.0);
+  for (size_t k = 0; k < K; ++k) vals[k].reserve(per_kernel[k]);
+  visit([&](size_t, uint32_t k, uint32_t, const KernelWindow& kw) { vals[k].push_back(double(kw.total_ns) / double(kw.count)); });
+  for (size_t k = 0; k < K; ++k)
+    if (!vals[k].empty()) base[k] = stats::median_in_place(vals[k]);
+  auto ratio = [&](uint32_t k, const KernelWindow& kw) {
+    double mean = double(kw.total_ns) / double(kw.count);
+    return base[k] > 0 ? mean / base[k] : 1.0;
+  };
   // A rank that is slow at everything is a straggler, not a degraded kernel: divide by the
-  // median ratio of all kernels of that rank in that window.
-  std::map<std::pair<size_t, uint64_t>, double> rank_factor;
-  for (auto& [k, v] : rank_factor_in) rank_factor[k] = v.size() >= 3 ? stats::median(v) : 1.0;
-  for (auto& [name, v] : cells) {
-    if (v.size() < 4) continue;
-    std::vector<double> adj;
-    for (auto& x : v) adj.push_back(x.ratio / rank_factor[{x.r, x.first}]);
-    double sig = sigma_finite(adj);
-    double thr = 1.0 + std::max(kCellSigmas * sig, kMinEffect);
-    std::vector<const Cell*> hit;
-    for (size_t i = 0; i < v.size(); ++i)
-      if (adj[i] > thr) hit.push_back(&v[i]);
+  // median ratio of all kernels of that rank in that window (groups are per rank: a rank's
+  // cells at a time).
+  std::vector<double> factor(G, 1.0);
+  {
+    std::vector<std::pair<uint32_t, double>> cells;  // (group, ratio) of one rank
+    std::vector<double> v;
+    auto flush = [&] {
+      std::sort(cells.begin(), cells.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      for (size_t i = 0, j; i < cells.size(); i = j) {
+        v.clear();
+        for (j = i; j < cells.size() && cells[j].first == cells[i].first; ++j) v.push_back(cells[j].second);
+        if (v.size() >= 3) factor[cells[i].first] = stats::median_in_place(v);
+      }
+      cells.clear();
+    };
+    size_t cur = 0;
+    visit([&](size_t r, uint32_t k, uint32_t g, const KernelWindow& kw) {
+      if (r != cur) { flush(); cur = r; }
+      cells.push_back({g, ratio(k, kw)});
+    });
+    flush();
+  }
+  std::vector<double> thr(K, 0.0);
+  for (auto& v : vals) v.clear();
+  visit([&](size_t, uint32_t k, uint32_t g, const KernelWindow& kw) { vals[k].push_back(ratio(k, kw) / factor[g]); });
+  for (size_t k = 0; k < K; ++k)
+    if (per_kernel[k] >= 4) thr[k] = 1.0 + std::max(kCellSigmas * sigma_finite(vals[k]), kMinEffect);
+  struct Hit { size_t r; uint64_t first, last; double ratio; };
+  std::vector<std::vector<Hit>> hits(K);
+  {
+    std::vector<size_t> next(K, 0);
+    visit([&](size_t r, uint32_t k, uint32_t, const KernelWindow& kw) {
+      if (per_kernel[k] >= 4 && vals[k][next[k]] > thr[k]) hits[k].push_back({r, kw.first_step, kw.last_step, ratio(k, kw)});
+      next[k]++;
+    });
+  }
+  for (size_t k = 0; k < K; ++k) {
+    auto& hit = hits[k];
     if (hit.empty()) continue;
-    std::sort(hit.begin(), hit.end(), [](const Cell* x, const Cell* y) { return std::tie(x->first, x->r) < std::tie(y->first, y->r); });
+    const std::string& name = *kn.names[k];
+    std::sort(hit.begin(), hit.end(), [](const Hit& x, const Hit& y) { return std::tie(x.first, x.r) < std::tie(y.first, y.r); });
     // Cluster in step space: a gap longer than two windows starts a new finding.
-    uint64_t span = std::max<uint64_t>(1, hit.front()->last - hit.front()->first + 1);
+    uint64_t span = std::max<uint64_t>(1, hit.front().last - hit.front().first + 1);
     size_t i = 0;
     while (i < hit.size()) {
-      uint64_t first = hit[i]->first, last = hit[i]->last;
+      uint64_t first = hit[i].first, last = hit[i].last;
       std::set<int> ranks;
       std::vector<double> rs;
       size_t j = i;
-      while (j < hit.size() && hit[j]->first <= last + 2 * span + 1) {
-        last = std::max(last, hit[j]->last);
-        ranks.insert(c.m.ranks[hit[j]->r].info.rank);
-        rs.push_back(hit[j]->ratio);
+      while (j < hit.size() && hit[j].first <= last + 2 * span + 1) {
+        last = std::max(last, hit[j].last);
+        ranks.insert(c.m.ranks[hit[j].r].info.rank);
+        rs.push_back(hit[j].ratio);
         ++j;
       }
       Finding fd;
@@ -460,15 +569,12 @@ void allocator_churn(const Ctx& c, std::vector<Finding>& out) {
   if (W.empty()) return;
   // Calls per step per (rank, window) from the step records.
   std::vector<std::vector<double>> calls(c.R, std::vector<double>(W.size(), std::nan("")));
-  std::vector<double> pooled;
+  std::vector<double> pooled, per_pos;
   for (size_t r = 0; r < c.R; ++r) {
-    const auto& steps = c.m.ranks[r].steps;
-    std::vector<double> per_pos(c.S, std::nan(""));
-    for (const auto& s : steps) {
-      if (s.host_end_ns <= s.host_start_ns) continue;
-      size_t p = size_t(std::lower_bound(c.a.steps.begin(), c.a.steps.end(), s.index) - c.a.steps.begin());
-      if (p < c.S) per_pos[p] = double(s.mallocs + s.frees);
-    }
+    per_pos.assign(c.S, std::nan(""));
+    for_each_completed_step(c.m.ranks[r], c.a.steps, [&](const StepRec& s, size_t p) {
+      if (p < c.S) per_pos[p] = double(s.alloc_calls);
+    });
     for (size_t w = 0; w < W.size(); ++w) {
       double sum = 0; size_t n = 0;
       for (size_t p = W[w].first; p < W[w].second; ++p) if (std::isfinite(per_pos[p])) { sum += per_pos[p]; ++n; }
@@ -528,7 +634,7 @@ void ooms(const Ctx& c, std::vector<Finding>& out) {
 
 std::optional<uint64_t> last_completed(const RankData& rd) {
   for (auto it = rd.steps.rbegin(); it != rd.steps.rend(); ++it)
-    if (it->host_end_ns > it->host_start_ns) return it->index;
+    if (it->completed()) return it->index;
   return std::nullopt;
 }
 
@@ -625,8 +731,9 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
   if (culprits.empty()) return;
   std::sort(culprits.begin(), culprits.end());
   std::optional<uint64_t> stop;
+  auto is_culprit = [&](size_t r) { return std::binary_search(culprits.begin(), culprits.end(), c.m.ranks[r].info.rank); };
   for (size_t r = 0; r < c.R; ++r)
-    if (std::find(culprits.begin(), culprits.end(), c.m.ranks[r].info.rank) != culprits.end()) {
+    if (is_culprit(r)) {
       auto l = last_completed(c.m.ranks[r]);
       uint64_t s = l ? *l + 1 : 0;
       if (!stop || s < *stop) stop = s;
@@ -639,9 +746,8 @@ void hangs_and_crashes(const Ctx& c, std::vector<Finding>& out) {
   if (!hang_op.empty()) fd.collective = hang_op;
   bool all_dead = true;
   for (size_t r = 0; r < c.R; ++r)
-    if (std::find(culprits.begin(), culprits.end(), c.m.ranks[r].info.rank) != culprits.end()) all_dead = all_dead && died(c.m.ranks[r]);
-  const size_t culprits_waiting = size_t(std::count_if(waiting.begin(), waiting.end(), [&](size_t r) {
-    return std::find(culprits.begin(), culprits.end(), c.m.ranks[r].info.rank) != culprits.end(); }));
+    if (is_culprit(r)) all_dead = all_dead && died(c.m.ranks[r]);
+  const size_t culprits_waiting = size_t(std::count_if(waiting.begin(), waiting.end(), is_culprit));
   fd.evidence = fmt::format("{} never entered the {} ({}) that {} other rank(s) were waiting in at step {}; the job stopped progressing there{}.",
                             rank_list(culprits), hang_op.empty() ? "collective" : hang_op,
                             hang_where.empty() ? std::string("sequence unknown") : hang_where,

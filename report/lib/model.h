@@ -2,15 +2,21 @@
 // layout of rank records. The loader (record_reader) fills it from ranks/*; tests build it
 // directly. Times are nanoseconds unless a name says otherwise.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bulk_alloc.h"
 #include "dist.h"
 
 namespace argus::report {
+
+inline constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 
 enum class RankState { running, exited, killed, crashed, unknown };
 const char* to_string(RankState s);
@@ -31,20 +37,41 @@ struct RankInfo {
   uint64_t last_alive_ns = 0;  // last sign of life (exit time or the recorder's heartbeat), 0 unknown
 };
 
+// One step of one rank, reduced on load to what the report uses of it: the cells of the
+// rank x step matrices (analysis.h) and the allocation counts. A run of 1,024 ranks keeps
+// 8.4 million of these, so the raw ring row (timestamps, GPU busy and collective ns, kernel and
+// launch counts: 64 bytes) is not kept; 32 bytes a step halves the merge's memory, and fresh
+// memory is what merging costs most. make_step() is the one place the figures are derived.
 struct StepRec {
   uint64_t index = 0;          // step number as marked by the application
-  int64_t host_start_ns = 0;
-  int64_t host_end_ns = 0;
-  uint64_t gpu_busy_ns = 0;    // union of kernel time on the GPU in this step
-  uint64_t coll_ns = 0;        // time in collective (NCCL) kernels in this step
-  // Counts are 32-bit (saturated on load): 10^7 steps x 10^3 ranks must fit in memory.
-  uint32_t kernels = 0;        // kernels completed
-  uint32_t launches = 0;       // launch calls
-  uint32_t mallocs = 0;        // device allocation calls in the step
-  uint32_t frees = 0;
+  // Host duration, GPU compute (busy - collective), collective (at most busy) and host gap
+  // (duration - busy, at least 0), ns; all NaN when the step did not complete (end <= start).
+  float step_ns = kNaNf, compute_ns = kNaNf, coll_ns = kNaNf, gap_ns = kNaNf;
+  // Counts are 32-bit (saturated on load; their sum wraps as 32-bit, as it always did).
+  uint32_t alloc_calls = 0;    // device allocation + free calls in the step
   uint32_t alloc_failures = 0;
-  double duration() const { return double(host_end_ns - host_start_ns); }
+  bool completed() const { return !std::isnan(step_ns); }
 };
+static_assert(sizeof(StepRec) == 32);
+
+// host_start/end_ns as CLOCK_REALTIME ns (end 0 = still open), GPU busy and collective ns.
+inline StepRec make_step(uint64_t index, int64_t host_start_ns, int64_t host_end_ns, uint64_t gpu_busy_ns, uint64_t coll_ns,
+                         uint32_t mallocs, uint32_t frees, uint32_t alloc_failures) {
+  StepRec s;
+  s.index = index;
+  s.alloc_calls = mallocs + frees;
+  s.alloc_failures = alloc_failures;
+  if (host_end_ns > host_start_ns) {
+    double d = double(int64_t(uint64_t(host_end_ns) - uint64_t(host_start_ns)));  // wraps, never UB
+    double busy = double(gpu_busy_ns);
+    double coll = std::min(double(coll_ns), busy);
+    s.step_ns = float(d);
+    s.coll_ns = float(coll);
+    s.compute_ns = float(busy - coll);
+    s.gap_ns = float(std::max(0.0, d - busy));
+  }
+  return s;
+}
 
 struct KernelStat {
   std::string name;            // raw (mangled) name as recorded
@@ -104,9 +131,9 @@ struct RankData {
   RankInfo info;
   std::string step_source = "marker";  // marker | nvtx | window | none
   uint64_t steps_total = 0;            // all steps ever marked (the ring keeps the last ones)
-  std::vector<StepRec> steps;          // ordered by index
+  BulkVector<StepRec> steps;           // ordered by index
   std::vector<KernelStat> kernels;
-  std::vector<KernelWindow> kernel_windows;
+  BulkVector<KernelWindow> kernel_windows;
   std::vector<CollStat> collectives;
   std::vector<CommSeq> comms;
   MemStat mem;

@@ -166,7 +166,14 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
     if (s.ordinal % kStepRing != i) throw InputError(file, "corrupt (step ring slot " + std::to_string(i) + " holds ordinal " + std::to_string(s.ordinal) + ")");
     rows.push_back(&s);
   }
-  std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->ordinal < b->ordinal; });
+  // Slot i holds an ordinal = i (mod ring), so slot order is ordinal order rotated at the
+  // oldest slot; sort only when it is not (a hand-made or damaged ring).
+  {
+    auto by_ordinal = [](const StepRow* a, const StepRow* b) { return a->ordinal < b->ordinal; };
+    auto oldest = std::min_element(rows.begin(), rows.end(), by_ordinal);
+    std::rotate(rows.begin(), oldest, rows.end());
+    if (!std::is_sorted(rows.begin(), rows.end(), by_ordinal)) std::sort(rows.begin(), rows.end(), by_ordinal);
+  }
   bool user_index_ok = true;
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i && rows[i]->ordinal == rows[i - 1]->ordinal) throw InputError(file, "corrupt (duplicate step ordinal)");
@@ -176,21 +183,12 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
   ordinal_to_index.reserve(rows.size());
   d.steps.reserve(rows.size());
   for (const StepRow* s : rows) {
-    StepRec o;
-    o.index = user_index_ok ? uint64_t(s->index) : s->ordinal;
+    uint64_t index = user_index_ok ? uint64_t(s->index) : s->ordinal;
     bool closed = s->host_end_ns != 0 && s->host_end_ns >= s->host_start_ns;
-    o.host_start_ns = int64_t(s->host_start_ns);
-    o.host_end_ns = closed ? int64_t(s->host_end_ns) : 0;
-    o.gpu_busy_ns = s->gpu_busy_ns;
-    o.coll_ns = s->collective_ns;
     auto sat = [](uint64_t v) { return uint32_t(std::min<uint64_t>(v, UINT32_MAX)); };
-    o.kernels = sat(s->gpu_kernels);
-    o.launches = sat(s->launches);
-    o.mallocs = sat(s->mallocs);
-    o.frees = sat(s->frees);
-    o.alloc_failures = sat(s->alloc_failures);
-    ordinal_to_index.push_back({s->ordinal, o.index});
-    d.steps.push_back(o);
+    d.steps.push_back(make_step(index, int64_t(s->host_start_ns), closed ? int64_t(s->host_end_ns) : 0, s->gpu_busy_ns, s->collective_ns,
+                                sat(s->mallocs), sat(s->frees), sat(s->alloc_failures)));
+    ordinal_to_index.push_back({s->ordinal, index});
   }
   d.steps_total = std::max<uint64_t>(r.step_summary.steps_begun, d.steps.size());
   auto index_of = [&](uint64_t ordinal) -> uint64_t {
@@ -241,6 +239,14 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
 
   // Windows: per-kernel {count, sum} per window of steps.
   uint64_t wsteps = h.window_steps ? h.window_steps : kDefaultWindowSteps;
+  {
+    // Usually every kernel is in every window: reserve that, so the vector is not regrown
+    // (copies and fresh pages) for every rank.
+    size_t used = 0;
+    for (uint32_t i = 0; i < kMaxWindows; ++i)
+      used += present(&r.windows[i], sizeof r.windows[i].seq) && r.windows[i].seq != 0;
+    d.kernel_windows.reserve(used * std::min<size_t>(d.kernels.size(), kWindowEntries));
+  }
   for (uint32_t i = 0; i < kMaxWindows; ++i) {
     const WindowRow& w = r.windows[i];
     if (!present(&w, sizeof w.seq) || w.seq == 0) continue;
@@ -317,16 +323,34 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
 
 namespace {
 
-// A reusable, record-sized buffer: sparse record files are read extent by extent into it and
-// the same extents are zeroed again afterwards, so after the first rank no page is faulted in
-// again (per-page faults dominated merging thousands of ranks).
+// A reusable, record-sized buffer: sparse record files are read extent by extent into it, so
+// after the first rank no page is faulted in again (per-page faults dominated merging
+// thousands of ranks). Bytes outside `dirty` are zero. Before a file is read, the dirty bytes
+// it does not overwrite itself are zeroed: the ranks of a run have the same extents, so that
+// is usually nothing (zeroing every extent after every file cost as much as reading it).
 struct ReadBuffer {
   void* p = nullptr;
+  std::vector<std::pair<uint64_t, uint64_t>> dirty;  // sorted, disjoint [begin, end)
   ReadBuffer() {
     p = mmap(nullptr, sizeof(Record), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) p = nullptr;
   }
   ~ReadBuffer() { if (p) munmap(p, sizeof(Record)); }
+  // Zeroes dirty \ next (both sorted and disjoint); `next` becomes the dirty set.
+  void prepare(const std::vector<std::pair<uint64_t, uint64_t>>& next) {
+    auto* base = static_cast<char*>(p);
+    size_t j = 0;
+    for (auto [b, e] : dirty) {
+      while (j < next.size() && next[j].second <= b) ++j;
+      for (size_t k = j; b < e; ++k) {
+        uint64_t stop = k < next.size() ? std::min(e, next[k].first) : e;
+        if (stop > b) std::memset(base + b, 0, stop - b);
+        if (k >= next.size() || next[k].first >= e) break;
+        b = std::max(b, next[k].second);
+      }
+    }
+    dirty = next;
+  }
 };
 
 constexpr uint64_t kMaxBufferedBytes = 24u << 20;  // denser files are mapped instead of read
@@ -362,16 +386,11 @@ RankData read_record_file(const fs::path& path, const std::string& name) {
   thread_local ReadBuffer buf;
   if (!ex.all && buf.p && data_bytes <= kMaxBufferedBytes) {
     auto* base = static_cast<char*>(buf.p);
-    std::vector<std::pair<uint64_t, uint64_t>> filled;
-    struct Rezero {
-      char* base;
-      std::vector<std::pair<uint64_t, uint64_t>>* f;
-      ~Rezero() { for (auto [b, e] : *f) std::memset(base + b, 0, e - b); }
-    } rezero{base, &filled};
-    for (auto [b, e] : ex.data) {
-      e = std::min<uint64_t>(e, sizeof(Record));
-      if (b >= e) continue;
-      filled.push_back({b, e});
+    std::vector<std::pair<uint64_t, uint64_t>> want;
+    for (auto [b, e] : ex.data)
+      if (b < std::min<uint64_t>(e, sizeof(Record))) want.push_back({b, std::min<uint64_t>(e, sizeof(Record))});
+    buf.prepare(want);
+    for (auto [b, e] : want) {
       uint64_t done = 0;
       while (b + done < e) {
         ssize_t n = pread(fd, base + b + done, e - b - done, off_t(b + done));

@@ -109,14 +109,14 @@ std::string step_plot(const RunModel& m, const Analysis& a) {
   } else {
     std::vector<double> lo(S), med(S), hi(S);
     std::vector<double> col;
-    for (size_t p = 0; p < S; ++p) {
+    for_each_column(a.step_ns, S, [&](size_t p, const double* v, size_t n) {
       col.clear();
-      for (size_t r = 0; r < R; ++r) if (std::isfinite(a.step_ns[r][p])) col.push_back(a.step_ns[r][p] / 1e6);
-      if (col.empty()) { lo[p] = med[p] = hi[p] = std::nan(""); continue; }
+      for (size_t i = 0; i < n; ++i) if (std::isfinite(v[i])) col.push_back(v[i] / 1e6);
+      if (col.empty()) { lo[p] = med[p] = hi[p] = std::nan(""); return; }
       lo[p] = *std::min_element(col.begin(), col.end());
       hi[p] = *std::max_element(col.begin(), col.end());
       med[p] = stats::median(col);
-    }
+    });
     o += poly(hi, "#d62728", 1);
     o += poly(med, "#1f77b4", 1.5);
     o += poly(lo, "#2ca02c", 1);

@@ -7,25 +7,20 @@
 namespace argus::report::stats {
 
 namespace {
-// Type-7 quantile by selection (O(n)); reorders v.
-double select_quantile(std::vector<double>& v, double q) {
+// Type-7 quantile by selection (O(n)); reorders v. Float samples give the same figures as
+// the same values widened to double.
+template <class V>
+double select_quantile(V& v, double q) {
   if (v.empty()) return 0.0;
-  q = std::clamp(q, 0.0, 1.0);
-  double h = q * double(v.size() - 1);
-  size_t lo = size_t(std::floor(h));
+  // Only the order statistics lo and lo + 1 matter: select them, interpolate as quantile_sorted.
+  size_t lo = size_t(std::floor(std::clamp(q, 0.0, 1.0) * double(v.size() - 1)));
   std::nth_element(v.begin(), v.begin() + long(lo), v.end());
-  double a = v[lo];
-  if (lo + 1 >= v.size() || h == double(lo)) return a;
-  double b = *std::min_element(v.begin() + long(lo) + 1, v.end());
-  return a + (h - double(lo)) * (b - a);
+  return quantile_sorted([&](size_t i) -> double { return i == lo ? v[lo] : *std::min_element(v.begin() + long(lo) + 1, v.end()); },
+                         v.size(), q);
 }
-}  // namespace
 
-double quantile(std::vector<double> v, double q) { return select_quantile(v, q); }
-
-double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
-
-double mean(const std::vector<double>& v) {
+template <class V>
+double mean_of(const V& v) {
   if (v.empty()) return 0.0;
   // Kahan-free but order-fixed: deterministic for the same input order.
   double s = 0;
@@ -33,12 +28,45 @@ double mean(const std::vector<double>& v) {
   return s / double(v.size());
 }
 
-double stddev(const std::vector<double>& v) {
+template <class V>
+double stddev_of(const V& v) {
   if (v.size() < 2) return 0.0;
-  double m = mean(v), s = 0;
+  double m = mean_of(v), s = 0;
   for (double x : v) s += (x - m) * (x - m);
   return std::sqrt(s / double(v.size() - 1));
 }
+
+// Quantiles are selected in `work`: v itself, or a copy of it when `copy`.
+template <class V>
+Summary summarize_into(const V& v, V& work, bool copy) {
+  Summary s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  s.mean = mean_of(v);
+  s.std = stddev_of(v);
+  auto [mn, mx] = std::minmax_element(v.begin(), v.end());
+  s.min = *mn;
+  s.max = *mx;
+  if (copy) work = v;
+  s.p50 = select_quantile(work, 0.5);
+  s.p90 = select_quantile(work, 0.9);
+  s.p99 = select_quantile(work, 0.99);
+  s.cv = s.mean != 0 ? s.std / s.mean : 0.0;
+  return s;
+}
+}  // namespace
+
+double quantile(std::vector<double> v, double q) { return select_quantile(v, q); }
+
+double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
+
+double median_in_place(std::vector<double>& v) { return select_quantile(v, 0.5); }
+
+double median_in_place(std::vector<float>& v) { return select_quantile(v, 0.5); }
+
+double mean(const std::vector<double>& v) { return mean_of(v); }
+
+double stddev(const std::vector<double>& v) { return stddev_of(v); }
 
 double mad(const std::vector<double>& v) {
   if (v.empty()) return 0.0;
@@ -57,21 +85,11 @@ double robust_sigma(const std::vector<double>& v) {
 }
 
 Summary summarize(const std::vector<double>& v) {
-  Summary s;
-  s.n = v.size();
-  if (v.empty()) return s;
-  s.mean = mean(v);
-  s.std = stddev(v);
-  auto [mn, mx] = std::minmax_element(v.begin(), v.end());
-  s.min = *mn;
-  s.max = *mx;
-  std::vector<double> work = v;  // one copy, selected in place (runs of 10^7 steps stay linear)
-  s.p50 = select_quantile(work, 0.5);
-  s.p90 = select_quantile(work, 0.9);
-  s.p99 = select_quantile(work, 0.99);
-  s.cv = s.mean != 0 ? s.std / s.mean : 0.0;
-  return s;
+  std::vector<double> work;  // one copy, selected in place (runs of 10^7 steps stay linear)
+  return summarize_into(v, work, true);
 }
+
+Summary summarize_in_place(BulkVector<float>& v) { return summarize_into(v, v, false); }
 
 namespace {
 // P(U <= u) under H0 for sizes n, m: the coefficients of the Gaussian binomial

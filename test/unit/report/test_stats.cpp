@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -106,4 +107,61 @@ TEST_CASE("Dist quantiles within the sketch error, merge is exact", "[dist]") {
   d.add_sketch(s);
   CHECK(d.count() == s.count());
   for (double q : {0.1, 0.5, 0.99}) CHECK(d.quantile(q) == Approx(s.quantile(q)));
+}
+
+TEST_CASE("in-place and sorted-order quantiles give summarize()'s figures exactly", "[stats]") {
+  std::mt19937_64 g(7);
+  std::lognormal_distribution<float> d(10.0f, 0.5f);
+  for (size_t n : {1u, 2u, 3u, 10u, 101u, 5000u}) {
+    BulkVector<float> f(n);
+    for (auto& x : f) x = d(g);
+    std::vector<double> v(f.begin(), f.end());
+    auto a = stats::summarize(v);
+    auto b = stats::summarize_in_place(f);
+    CHECK(a.n == b.n);
+    CHECK(a.mean == b.mean);
+    CHECK(a.std == b.std);
+    CHECK(a.min == b.min);
+    CHECK(a.max == b.max);
+    CHECK(a.p50 == b.p50);
+    CHECK(a.p90 == b.p90);
+    CHECK(a.p99 == b.p99);
+    std::vector<double> sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    for (double q : {0.0, 0.25, 0.5, 0.9, 1.0})
+      CHECK(stats::quantile_sorted([&](size_t i) { return sorted[i]; }, n, q) == stats::quantile(v, q));
+    std::vector<double> copy = v;
+    CHECK(stats::median_in_place(copy) == stats::median(v));
+    std::vector<float> floats(v.begin(), v.end());
+    CHECK(stats::median_in_place(floats) == stats::median(v));
+  }
+}
+
+TEST_CASE("bulk allocator: blocks of every size keep their contents, across threads and chunks", "[stats]") {
+  // 64 MiB chunks, 16 MiB and larger blocks mapped on their own: cross both limits.
+  auto work = [](uint32_t seed) {
+    std::mt19937 g(seed);
+    std::vector<BulkVector<uint32_t>> keep;
+    size_t total = 0;
+    while (total < (size_t(160) << 20)) {
+      size_t n = g() % 3 == 0 ? 1 + g() % 2000 : (size_t(1) << (10 + g() % 13)) + g() % 1000;  // up to ~16 M elements
+      BulkVector<uint32_t> v(n);
+      for (size_t i = 0; i < n; i += 1024) v[i] = uint32_t(i) ^ seed;
+      v[n - 1] = uint32_t(n) ^ seed;
+      total += n * sizeof(uint32_t);
+      if (g() % 2) keep.push_back(std::move(v));  // the others are freed at once
+    }
+    bool ok = true;
+    for (const auto& v : keep) {
+      for (size_t i = 0; i + 1 < v.size(); i += 1024) ok = ok && v[i] == (uint32_t(i) ^ seed);
+      ok = ok && v.back() == (uint32_t(v.size()) ^ seed) && reinterpret_cast<uintptr_t>(v.data()) % alignof(std::max_align_t) == 0;
+    }
+    return ok;
+  };
+  bool other = false;
+  std::thread t([&] { other = work(2); });
+  bool mine = work(1);
+  t.join();
+  CHECK(mine);
+  CHECK(other);
 }
