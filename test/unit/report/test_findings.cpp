@@ -199,3 +199,40 @@ TEST_CASE("two ranks: straggler found against the other rank", "[findings]") {
   REQUIRE(s.size() == 1);
   CHECK(s[0]->ranks == std::vector<int>{1});
 }
+
+// Every fault kind across world sizes 2-16, on different ranks and steps: the matching
+// finding names the right ranks and overlaps the planted steps; no other rank is called a
+// straggler.
+TEST_CASE("every fault kind is localised across world sizes, ranks and steps", "[findings][sweep]") {
+  struct Kind { const char* fault; const char* finding; double factor; bool one_step; };
+  const Kind kinds[] = {{"slow_rank", "straggler_rank", 1.2, false}, {"slow_kernel", "degraded_kernel", 1.5, false},
+                        {"stall", "host_stall", 1, true},           {"slow_link", "slow_collective", 3.0, false},
+                        {"oom", "oom", 1, true},                    {"alloc_churn", "allocator_churn", 1, false},
+                        {"crash", "crash", 1, true},                {"hang", "hang", 1, true}};
+  int i = 0;
+  for (int world : {2, 5, 16}) {
+    for (const Kind& k : kinds) {
+      ++i;
+      const int rank = (i * 7) % world;
+      const uint64_t first = 40 + uint64_t(i * 13) % 80, last = k.one_step ? first : first + 50;
+      RunSpec spec;
+      spec.world = world;
+      spec.seed = uint64_t(100 + i);
+      Fault f = F(k.fault, {rank}, first, last, k.factor, std::string(k.fault) == "slow_kernel" ? "xmma_gemm" : "");
+      if (std::string(k.fault) == "stall") f.stall_ns = 800e6;
+      if (std::string(k.fault) == "alloc_churn") spec.allocs_per_step = 1;
+      spec.faults = {f};
+      auto m = model_of(spec);
+      if (std::string(k.fault) == "crash" || std::string(k.fault) == "hang")
+        for (auto& r : m.ranks) r.info.signal = (std::string(k.fault) == "crash" && r.info.rank == rank) ? 9 : 15;
+      auto a = analyze(m);
+      INFO(k.fault << " on rank " << rank << " of " << world << ", steps " << first << "-" << last << "\n" << describe(a));
+      auto got = of_kind(a, k.finding);
+      REQUIRE(!got.empty());
+      CHECK(overlaps(*got[0], first, last));
+      if (std::string(k.finding) == "slow_collective") CHECK(got[0]->ranks.size() == size_t(world));
+      else CHECK(got[0]->ranks == std::vector<int>{rank});
+      for (auto* s : of_kind(a, "straggler_rank")) CHECK(s->ranks == std::vector<int>{rank});  // none elsewhere
+    }
+  }
+}
