@@ -34,7 +34,6 @@
 
 #include <cuda.h>
 
-#include <cstdlib>
 #include <dlfcn.h>
 
 using namespace argus;
@@ -149,11 +148,7 @@ namespace argus::ip {
 void event_sampling_enable() noexcept {
   if (g_event_sampling.load() != kSamplingOff) return;
   rec::Integrity& in = g_rec.integrity();
-  if (const char* v = getenv("ARGUS_EVENT_SAMPLING"); v && *v) {
-    char* end = nullptr;
-    long n = strtol(v, &end, 10);
-    if (end && *end == 0 && n >= 0 && n <= 1 << 20) g_every.store(uint32_t(n), std::memory_order_relaxed);
-  }
+  if (int n = env_int({"ARGUS_EVENT_SAMPLING"}); n >= 0 && n <= 1 << 20) g_every.store(uint32_t(n), std::memory_order_relaxed);
   if (g_every.load(std::memory_order_relaxed) == 0) {  // turned off: no durations, as before the fallback existed
     g_event_sampling.store(kSamplingStopped);
     return;

@@ -36,9 +36,7 @@ bool maybe_begin(const char* msg) {
   return true;
 }
 void maybe_end() {
-  if (g_state.load(std::memory_order_acquire) != kOn) return;
-  step_end_from(rec::kStepsNvtx);
-  if (t_tls.depth == 0) event_harvest(false);  // (not from inside one of our hooks)
+  if (g_state.load(std::memory_order_acquire) == kOn) step_end_from(rec::kStepsNvtx);
 }
 
 int push_common(const char* msg) {

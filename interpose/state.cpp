@@ -36,6 +36,8 @@ pthread_t g_flush_thread;
 bool g_flush_started = false;
 int32_t g_unknown_row = -1;
 
+}  // namespace
+
 const char* env(const char* n) {
   const char* v = getenv(n);
   return (v && *v) ? v : nullptr;
@@ -49,6 +51,8 @@ int env_int(std::initializer_list<const char*> names) {
     }
   return -1;
 }
+
+namespace {
 
 void parse_steps_from() {
   const char* s = env("ARGUS_STEPS_FROM");
@@ -322,6 +326,9 @@ void step_begin_from(int64_t index, uint32_t source) noexcept {
 }
 void step_end_from(uint32_t source) noexcept {
   if (steps_source_allowed(source)) g_rec.step_end();
+  // A step end on an application thread is a good moment to collect finished event pairs
+  // (not from inside one of our hooks).
+  if (t_tls.depth == 0) event_harvest(false);
 }
 const char* steps_pattern() noexcept { return g_pattern; }
 

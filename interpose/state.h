@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 
 #define ARGUS_EXPORT extern "C" __attribute__((visibility("default")))
 #define ARGUS_TLS __attribute__((tls_model("initial-exec")))
@@ -86,6 +87,11 @@ bool cupti_active() noexcept;
 // NCCL kernel completions are matched to enqueued calls (nccl hooks ↔ CUPTI processing).
 void nccl_pending_push(int32_t comm, int32_t row, uint64_t seq, uint32_t op, uint64_t group) noexcept;
 void nccl_kernel_done(const char* name, uint64_t start_ns, uint64_t end_ns) noexcept;
+
+// Environment: the value of variable n, or null when unset or empty; env_int: the first of
+// `names` set to a decimal integer in [0, 2^30), or -1.
+const char* env(const char* n);
+int env_int(std::initializer_list<const char*> names);
 
 // Event-pair fallback (event_sampling.cpp): sampled kernel durations from CUDA event pairs
 // while CUPTI is unavailable.  In a latency-sampled launch: `ev = event_sample_begin(k, stream)`

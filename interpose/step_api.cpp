@@ -14,7 +14,6 @@ ARGUS_EXPORT void argus_step_begin(int64_t index) {
 ARGUS_EXPORT void argus_step_end(void) {
   if (t_tls.depth > 0 || !active()) return;
   step_end_from(rec::kStepsMarker);
-  event_harvest(false);
 }
 ARGUS_EXPORT void argus_mark(int64_t index) {
   if (t_tls.depth > 0 || !active()) return;
