@@ -102,6 +102,9 @@ struct Ctx {
   size_t R, S, f;
   std::vector<int> all_ranks;
   double base_step;
+  // Per-rank steady host gap (steady_gap_baseline) and the pooled residuals around it, shared
+  // by host_stalls and slow_collectives.
+  std::vector<double> base_gap, gap_residuals;
   uint64_t idx(size_t p) const { return a.steps[std::min(p, S - 1)]; }
 };
 
@@ -235,9 +238,9 @@ void stragglers(const Ctx& c, std::vector<Finding>& out) {
 }
 
 // Per-rank baseline host gap (GPU idle waiting for its host) over the steady steps; NaN for a
-// rank with fewer than 4 such steps. `pooled` (optional) gets residuals for the noise scale,
-// subsampled to keep this linear for big runs.
-std::vector<double> steady_gap_baseline(const Ctx& c, std::vector<double>* pooled) {
+// rank with fewer than 4 such steps. `pooled` gets residuals for the noise scale, subsampled
+// to keep this linear for big runs.
+std::vector<double> steady_gap_baseline(const Ctx& c, std::vector<double>& pooled) {
   std::vector<double> base(c.R, std::nan(""));
   std::vector<std::vector<double>> residuals(c.R);
   size_t stride = std::max<size_t>(1, (c.R * (c.S - c.f)) / 500000);
@@ -246,22 +249,19 @@ std::vector<double> steady_gap_baseline(const Ctx& c, std::vector<double>* poole
     for (size_t p = c.f; p < c.S; ++p) if (!std::isnan(c.a.gap_ns[r][p])) v.push_back(c.a.gap_ns[r][p]);
     if (v.size() < 4) return;
     auto& res = residuals[r];
-    if (pooled)
-      for (size_t i = 0; i < v.size(); i += stride) res.push_back(v[i]);  // before v is reordered
+    for (size_t i = 0; i < v.size(); i += stride) res.push_back(v[i]);  // before v is reordered
     base[r] = stats::median_in_place(v);
     for (double& x : res) x -= base[r];
   });
-  if (pooled)
-    for (const auto& res : residuals) pooled->insert(pooled->end(), res.begin(), res.end());
+  for (const auto& res : residuals) pooled.insert(pooled.end(), res.begin(), res.end());
   return base;
 }
 
 void host_stalls(const Ctx& c, std::vector<Finding>& out) {
   if (c.S < 4 || !(c.base_step > 0)) return;
-  std::vector<double> pooled;
-  std::vector<double> base = steady_gap_baseline(c, &pooled);
-  if (pooled.size() < 8) return;
-  double sig = sigma_finite(pooled);
+  const std::vector<double>& base = c.base_gap;
+  if (c.gap_residuals.size() < 8) return;
+  double sig = sigma_finite(c.gap_residuals);
   double thr = std::max(kStallSigmas * sig, kMinStall * c.base_step);
   // Warm-up steps are slow on every rank by nature: there a stall must also stand out from
   // the other ranks at the same step (a JIT compile on some ranks does, common start-up does not).
@@ -368,7 +368,6 @@ std::unique_ptr<NcclWindows> nccl_windows(const Ctx& c) {
 void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vector<Finding>& out) {
   const auto& W = c.a.windows;
   if (W.size() < 4) return;
-  std::vector<double> base_gap;  // computed when a window's collective time rose
   std::vector<double> wm;
   for (auto [b, e] : W) {
     std::vector<double> per_rank;
@@ -386,10 +385,7 @@ void slow_collectives(const Ctx& c, const std::vector<Finding>& late, std::vecto
     for (const auto& l : late) explained = explained || overlaps(l, c.idx(W[w].first), c.idx(W[w].second - 1));
     bool rose = std::isfinite(wm[w]) && wm[w] > thr && wm[w] - base > 0.02 * c.base_step;
     // Half of the rise accounted for by the latest rank's arrival is a late arrival.
-    if (rose && !explained) {
-      if (base_gap.empty()) base_gap = steady_gap_baseline(c, nullptr);
-      explained = arrival_lateness(c, base_gap, W[w].first, W[w].second) >= 0.5 * (wm[w] - base);
-    }
+    if (rose && !explained) explained = arrival_lateness(c, c.base_gap, W[w].first, W[w].second) >= 0.5 * (wm[w] - base);
     flag[w] = rose && !explained;
   }
   // The op: from per-window NCCL kernel data when present, else the costliest collective.
@@ -767,13 +763,14 @@ int kind_order(const std::string& k) {
 
 std::vector<Finding> find_anomalies(const RunModel& m, const Analysis& a) {
   std::vector<Finding> out;
-  Ctx c{m, a, m.ranks.size(), a.steps.size(), a.first_steady, {}, 0};
+  Ctx c{m, a, m.ranks.size(), a.steps.size(), a.first_steady, {}, 0, {}, {}};
   for (const auto& r : m.ranks) c.all_ranks.push_back(r.info.rank);
   std::sort(c.all_ranks.begin(), c.all_ranks.end());
   hangs_and_crashes(c, out);
   ooms(c, out);
   if (c.S > c.f) {
     c.base_step = a.step_summary.p50;
+    c.base_gap = steady_gap_baseline(c, c.gap_residuals);
     anomalous_windows(c, out);
     std::vector<Finding> late;
     stragglers(c, late);

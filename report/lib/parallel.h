@@ -13,11 +13,17 @@
 
 namespace argus::report {
 
-// Calls f(i) for every i in [0, n), on at most 8 threads (the caller's included) and with at
-// least `grain` indices a thread. The first exception thrown by f is rethrown here.
+// Threads for n items of work: the machine's cores, at most 8 (the caller's included), and
+// at least `grain` items a thread.
+inline size_t parallel_threads(size_t n, size_t grain) {
+  return std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8, std::max<size_t>(1, n / std::max<size_t>(1, grain))});
+}
+
+// Calls f(i) for every i in [0, n) on parallel_threads(n, grain) threads. The first exception
+// thrown by f is rethrown here.
 template <class F>
 void parallel_for(size_t n, F&& f, size_t grain = 64) {
-  size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8, std::max<size_t>(1, n / std::max<size_t>(1, grain))});
+  size_t threads = parallel_threads(n, grain);
   std::atomic<size_t> next{0};
   std::exception_ptr error;
   std::mutex error_mu;

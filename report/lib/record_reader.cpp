@@ -1,4 +1,5 @@
 #include "record_reader.h"
+#include "parallel.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -464,7 +465,7 @@ RunModel load_run(const fs::path& dir, const LoadOptions& opt) {
       done.fetch_add(1);
     }
   };
-  size_t nthreads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8, std::max<size_t>(1, files.size() / 8)});
+  size_t nthreads = parallel_threads(files.size(), 8);
   std::vector<std::thread> pool;
   for (size_t t = 1; t < nthreads; ++t) pool.emplace_back(work);
   if (opt.progress) {
