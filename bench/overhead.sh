@@ -21,7 +21,7 @@ build=${ARGUS_BUILD_DIR:-$root/build}
 runs=${RUNS:-5}
 launches=${LAUNCHES:-200000}
 steps=${STEPS:-20}
-trace=${ARGUS_TRACE:-$root/../shared/traces/a100-16rank-rank0.json.gz}
+trace=${ARGUS_TRACE:-$("$root/scripts/shared-dir" || true)/traces/a100-16rank-rank0.json.gz}
 lib=$build/lib/libargus.so
 for f in "$lib" "$build/bin/bench-launch-loop" "$build/bin/simtrain" "$build/bin/argus-recdump"; do
   [ -e "$f" ] || { echo "bench overhead: $f: not built" >&2; exit 2; }
