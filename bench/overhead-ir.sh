@@ -2,7 +2,7 @@
 # scripts/bench overhead-ir — instructions added per intercepted cudaLaunchKernel, counted by
 # valgrind (callgrind, deterministic: immune to the load of a shared machine, unlike timing).
 #   launch_plain_ir / launch_hooked_ir: instructions per launch of bench-launch-loop, from the
-#     difference of two runs (N1 and N2 launches) so that start-up cost cancels out;
+#     difference of two runs (N1 and N2) so that start-up cost cancels out;
 #   launch_overhead_ir: hooked minus plain (hooks + record only, CUPTI and its event-pair
 #     fallback off).
 # The per-function split of the hooked run is printed to stderr (callgrind_annotate).
@@ -35,8 +35,10 @@ fi
 python3 - "$n1" "$n2" "$p1" "$p2" "$h1" "$h2" <<'PY'
 import json, sys
 n1, n2, p1, p2, h1, h2 = (int(x) for x in sys.argv[1:])
-p = (p2 - p1) / (n2 - n1)
-h = (h2 - h1) / (n2 - n1)
-print(json.dumps({"launch_plain_ir": round(p, 1), "launch_hooked_ir": round(h, 1),
-                  "launch_overhead_ir": round(h - p, 1), "launches": [n1, n2]}))
+# bench-launch-loop N makes 2N launches: N through the linked symbol (the hook when preloaded)
+# and N straight into libcudart; only the first N differ between the two runs.
+p = (p2 - p1) / (2 * (n2 - n1))
+added = ((h2 - h1) - (p2 - p1)) / (n2 - n1)
+print(json.dumps({"launch_plain_ir": round(p, 1), "launch_hooked_ir": round(p + added, 1),
+                  "launch_overhead_ir": round(added, 1), "launches": [n1, n2]}))
 PY

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # scripts/bench overhead — what libargus.so costs, on simgpu.
-#   launch_overhead_ns: ns added per intercepted cudaLaunchKernel (hooked minus unhooked, min
-#     of RUNS alternating runs of N launches each; hooks + record only: CUPTI off and its
-#     event-pair fallback off), and launch_overhead_ratio (hooked / unhooked).
-#     launch_overhead_with_cupti_ns: the same with CUPTI activity collection on (includes
-#     simgpu's own cost of producing activity records).  launch_overhead_event_sampling_ns:
-#     the same with CUPTI off and its fallback on (sampled CUDA event pairs, as when CUPTI is
-#     missing or taken by another profiler).
+#   launch_overhead_ns: ns added per intercepted cudaLaunchKernel, hooked minus unhooked in one
+#     run: bench-launch-loop under LD_PRELOAD alternates batches of launches through the hook
+#     and through libcudart's own cudaLaunchKernel (same process, same threads, same simgpu
+#     state); the median over RUNS runs of N launches each.  Hooks + record only (CUPTI off and
+#     its event-pair fallback off).  launch_overhead_ratio: hooked / unhooked, the same way.
+#     launch_overhead_with_cupti_ns: the same with CUPTI activity collection on.
+#     launch_overhead_event_sampling_ns: CUPTI off and the fallback on (sampled CUDA event
+#     pairs, as when CUPTI is missing or taken by another profiler).
+#     launch_noise_ns: the same difference in an unhooked process (both ways are then the same
+#     function): what the method cannot resolve.
+#   launch_process_delta_ns: hooked process minus unhooked process (min of RUNS).  It holds more
+#     than the hook: launch_idle_thread_delta_ns is the same delta for an unhooked process with
+#     one extra sleeping thread (bench-idle-thread), which changes where the scheduler puts
+#     simgpu's worker thread and so the cost of its device mutex.  That is simgpu's, not ours.
 #   step_overhead_pct: end-to-end step time of a simtrain replay of
 #     ../shared/traces/a100-16rank-rank0.json.gz (kernel sequence and durations of one real
 #     ProfilerStep), hooked (LD_PRELOAD + CUDA/NVTX injection, CUPTI on) vs unhooked, min of RUNS.
 #   step_overhead_event_sampling_pct: the replay with CUPTI off and the event-pair fallback on.
 #   self_overhead_ns: the interposer's own measurement of its hook bodies (record integrity).
-# Timing on a shared, loaded machine is noisy (min of alternating runs helps, not fully):
+# Timing on a shared, loaded machine is noisy (paired batches and medians help, not fully):
 # bench/overhead-ir.sh gives the noise-free companion figure (callgrind instructions/launch).
 # Last line: one JSON object.  Env: RUNS (default 5), LAUNCHES (default 200000), STEPS (20).
 set -euo pipefail
@@ -23,7 +30,8 @@ launches=${LAUNCHES:-200000}
 steps=${STEPS:-20}
 trace=${ARGUS_TRACE:-$("$root/scripts/shared-dir" || true)/traces/a100-16rank-rank0.json.gz}
 lib=$build/lib/libargus.so
-for f in "$lib" "$build/bin/bench-launch-loop" "$build/bin/simtrain" "$build/bin/argus-recdump"; do
+idle=$build/lib/libbench-idle-thread.so
+for f in "$lib" "$idle" "$build/bin/bench-launch-loop" "$build/bin/simtrain" "$build/bin/argus-recdump"; do
   [ -e "$f" ] || { echo "bench overhead: $f: not built" >&2; exit 2; }
 done
 [ -r "$trace" ] || { echo "bench overhead: $trace: cannot read the trace" >&2; exit 2; }
@@ -58,15 +66,16 @@ json.dump({"world_size": 1, "steps": steps, "seed": 1, "host_us": host_us, "sequ
 print("replay: %d kernels/step, %.1f ms GPU, %.1f ms host per step" % (len(inside), gpu_us / 1000, host_us / 1000), file=sys.stderr)
 EOF
 
-launch_loop() {  # $1 = plain|hooked|cupti|events → ns per launch
+launch_loop() {  # $1 = plain|idle|hooked|cupti|events → "linked direct" ns per launch
   local d=$shm/ll-$RANDOM
   mkdir -p "$d"
   case $1 in
     plain) "$build/bin/bench-launch-loop" "$launches" ;;
+    idle) LD_PRELOAD=$idle "$build/bin/bench-launch-loop" "$launches" ;;
     hooked) ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 ARGUS_EVENT_SAMPLING=0 LD_PRELOAD=$lib "$build/bin/bench-launch-loop" "$launches" ;;
     events) ARGUS_SHM_DIR=$d ARGUS_CUPTI=0 LD_PRELOAD=$lib "$build/bin/bench-launch-loop" "$launches" ;;
     cupti) ARGUS_SHM_DIR=$d LD_PRELOAD=$lib CUDA_INJECTION64_PATH=$lib "$build/bin/bench-launch-loop" "$launches" ;;
-  esac | awk '/ns_per_launch/ {print $2}'
+  esac | awk '/^ns_per_launch / {l = $2} /^ns_per_launch_direct / {d = $2} END {print l "," d}'
   if [ "$1" = hooked ]; then "$build/bin/argus-recdump" "$d"/argus-* > "$tmp/self-$RANDOM.json"; fi
   rm -rf "$d"
 }
@@ -91,32 +100,39 @@ replay() {  # $1 = plain|hooked|hooks|events → seconds for the run (hooks: CUP
   rm -rf "$d"
 }
 
-plain=() hooked=() cupti=() events=() rplain=() rhooked=() rhooks=() revents=()
+plain=() idlet=() hooked=() cupti=() events=() rplain=() rhooked=() rhooks=() revents=()
 for ((i = 0; i < runs; i++)); do
-  plain+=("$(launch_loop plain)"); hooked+=("$(launch_loop hooked)"); cupti+=("$(launch_loop cupti)")
-  events+=("$(launch_loop events)")
+  plain+=("$(launch_loop plain)"); idlet+=("$(launch_loop idle)"); hooked+=("$(launch_loop hooked)")
+  cupti+=("$(launch_loop cupti)"); events+=("$(launch_loop events)")
   rplain+=("$(replay plain)"); rhooked+=("$(replay hooked)"); rhooks+=("$(replay hooks)"); revents+=("$(replay events)")
-  echo "run $i: launch plain ${plain[-1]} hooked ${hooked[-1]} cupti ${cupti[-1]} events ${events[-1]} ns;" \
+  echo "run $i: launch (linked,direct) plain ${plain[-1]} idle-thread ${idlet[-1]} hooked ${hooked[-1]} cupti ${cupti[-1]} events ${events[-1]} ns;" \
        "replay plain ${rplain[-1]} hooked ${rhooked[-1]} hooks-only ${rhooks[-1]} events ${revents[-1]} s" >&2
 done
 python3 - "$tmp" "$steps" "${plain[*]}" "${hooked[*]}" "${cupti[*]}" "${rplain[*]}" "${rhooked[*]}" "${rhooks[*]}" \
-  "${events[*]}" "${revents[*]}" <<'EOF'
-import glob, json, sys
+  "${events[*]}" "${revents[*]}" "${idlet[*]}" <<'EOF'
+import glob, json, statistics, sys
 tmp, steps = sys.argv[1], int(sys.argv[2])
-p, h, c, rp, rh, rk, ev, rev = ([float(x) for x in a.split()] for a in sys.argv[3:11])
+pair = lambda a: [tuple(float(v) for v in x.split(",")) for x in a.split()]  # (linked, direct)
+p, h, c = pair(sys.argv[3]), pair(sys.argv[4]), pair(sys.argv[5])
+rp, rh, rk = ([float(x) for x in a.split()] for a in sys.argv[6:9])
+ev, rev, idle = pair(sys.argv[9]), [float(x) for x in sys.argv[10].split()], pair(sys.argv[11])
+added = lambda runs: statistics.median(l - d for l, d in runs)  # paired, within each run
 self_ns = []
 for f in glob.glob(tmp + "/self-*.json"):
     i = json.load(open(f))["integrity"]
     if i["overhead_samples"]:
         self_ns.append(i["overhead_sum_ns"] / i["overhead_samples"])
 out = {
-    "launch_plain_ns": round(min(p), 2),
-    "launch_hooked_ns": round(min(h), 2),
-    "launch_overhead_ns": round(min(h) - min(p), 2),
-    "launch_overhead_ratio": round(min(h) / min(p), 4),
-    "launch_overhead_with_cupti_ns": round(min(c) - min(p), 2),
-    "launch_overhead_event_sampling_ns": round(min(ev) - min(p), 2),
-    "launch_noise_ns": round(max(p) - min(p), 2),
+    "launch_plain_ns": round(min(l for l, _ in p), 2),
+    "launch_hooked_ns": round(min(l for l, _ in h), 2),
+    "launch_direct_ns": round(min(d for _, d in h), 2),
+    "launch_overhead_ns": round(added(h), 2),
+    "launch_overhead_ratio": round(statistics.median(l / d for l, d in h), 4),
+    "launch_overhead_with_cupti_ns": round(added(c), 2),
+    "launch_overhead_event_sampling_ns": round(added(ev), 2),
+    "launch_noise_ns": round(statistics.median(abs(l - d) for l, d in p), 2),
+    "launch_process_delta_ns": round(min(l for l, _ in h) - min(l for l, _ in p), 2),
+    "launch_idle_thread_delta_ns": round(min(l for l, _ in idle) - min(l for l, _ in p), 2),
     "self_overhead_ns_per_sampled_call": round(min(self_ns), 1) if self_ns else None,
     "step_plain_ms": round(min(rp) * 1000 / steps, 3),
     "step_hooked_ms": round(min(rh) * 1000 / steps, 3),

@@ -2,8 +2,8 @@
 // CUDA runtime and driver hooks: every launch path, kernel-name sources, driver entry points,
 // graph launches, allocators.
 //
-// Hot path (launch): one TLS load/store for the guard, one lock-free map lookup, two relaxed
-// atomic adds; 1 in kLatencySampleEvery calls also reads the clock four times, and while CUPTI
+// Hot path (launch): one TLS load/store for the guard, one lock-free map lookup, two plain
+// increments in the thread's own launch shard (no lock-prefixed instruction); 1 in kLatencySampleEvery calls also reads the clock four times, and while CUPTI
 // is unavailable some of those are timed on the GPU with a CUDA event pair (event_sampling.cpp).
 #include "real.h"
 #include "state.h"
@@ -33,7 +33,7 @@ inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Stream
   if (!active()) return call();
   Guard g;
   if (!g.ok) {
-    g_rec.add(g_rec.integrity().reentrant_calls);
+    count_reentrant();
     return call();
   }
   // The first launch of a thread is never sampled: it pays one-time costs (segment creation,
@@ -42,15 +42,15 @@ inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Stream
   bool sample = ((++t_tls.launch_tick) & (rec::kLatencySampleEvery - 1)) == 0;
   if (!sample) [[likely]] {
     int32_t k = kernel_for(handle, kind);
-    g_rec.launch(k, path);
-    if (via_ep) g_rec.launch_flag(k, rec::kPathDriverEntryPoint);
+    count_launch(k, path);
+    if (via_ep) count_launch(k, rec::kPathDriverEntryPoint);
     R r = call();
     return r;
   }
   uint64_t t0 = mono_ns();
   int32_t k = kernel_for(handle, kind);
-  g_rec.launch(k, path);
-  if (via_ep) g_rec.launch_flag(k, rec::kPathDriverEntryPoint);
+  count_launch(k, path);
+  if (via_ep) count_launch(k, rec::kPathDriverEntryPoint);
   // CUPTI unavailable: some sampled launches are bracketed by a CUDA event pair (their cost is
   // our overhead, so it sits inside the timed part).
   int ev = event_sampling_on() ? event_sample_begin(k, stream()) : -1;

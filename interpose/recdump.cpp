@@ -38,13 +38,13 @@ static json dump(const Record& r) {
                     {"cupti_records", in.cupti_records}, {"kernel_records", in.kernel_records},
                     {"memcpy_records", in.memcpy_records}, {"memset_records", in.memset_records},
                     {"event_samples", in.event_samples}, {"event_skipped_capturing", in.event_skipped_capturing},
-                    {"graph_launches", in.graph_launches}, {"reentrant_calls", in.reentrant_calls},
+                    {"graph_launches", in.graph_launches}, {"reentrant_calls", reentrant_calls(r)},
                     {"passthrough_calls", in.passthrough_calls}, {"overhead_samples", in.overhead_samples},
                     {"overhead_sum_ns", in.overhead_sum_ns}, {"own_cpu_ns", in.own_cpu_ns},
-                    {"unknown_functions", in.unknown_functions}, {"init_errors", in.init_errors}, {"drops", drops}};
+                    {"unknown_functions", in.unknown_functions}, {"unsharded_threads", in.unsharded_threads}, {"init_errors", in.init_errors}, {"drops", drops}};
   json launches = json::object();
   for (uint32_t p = 0; p < kLaunchPaths; ++p)
-    if (r.launch.launches[p]) launches[launch_path_name(p)] = r.launch.launches[p];
+    if (uint64_t n = path_launches(r, p)) launches[launch_path_name(p)] = n;
   j["launches"] = launches;
   json kernels = json::array();
   for (uint32_t i = 0; i < kMaxKernels; ++i) {
@@ -52,7 +52,7 @@ static json dump(const Record& r) {
     if (k.state != kRowReady) continue;
     json lp = json::object();
     for (uint32_t p = 0; p < kLaunchPaths; ++p)
-      if (k.launches[p]) lp[launch_path_name(p)] = k.launches[p];
+      if (uint64_t n = kernel_launches(r, i, p)) lp[launch_path_name(p)] = n;
     Sketch s = snapshot(k.gpu_duration);
     kernels.push_back({{"index", i}, {"name", std::string(r.strings.bytes + k.name_off, k.name_len)},
                        {"flags", k.flags}, {"launches", lp}, {"gpu_count", k.gpu_count}, {"gpu_sum_ns", k.gpu_sum_ns},

@@ -286,13 +286,30 @@ uint64_t Recorder::kernel_launches_total() const noexcept {
   uint64_t n = 0;
   for (uint32_t p = 0; p < kLaunchPaths; ++p)
     if (p != kPathDriverEntryPoint && p != kPathCudaGraphLaunch && p != kPathCuGraphLaunch)
-      n += ld(r_->launch.launches[p]);
+      n += path_launches(p);
   return n;
 }
 
-void Recorder::launch_flag(int32_t k, uint32_t path) noexcept {
-  if (k >= 0) __atomic_fetch_add(&r_->kernels[k].launches[path], 1, __ATOMIC_RELAXED);
-  __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
+rec::LaunchShard* Recorder::claim_shard(uint64_t tid) noexcept {
+  if (!r_ || tid == 0) return nullptr;
+  // Shards are taken in order, so the ones before a free candidate are already backed; the
+  // candidate is backed before it is even read (a read fault on a hole of a full tmpfs is a
+  // SIGBUS).  No page: the shared counters instead (counted in reserve_failures).
+  for (rec::LaunchShard& s : r_->launch_shards) {
+    if (!reserve(&s, sizeof s)) return nullptr;
+    uint64_t expect = 0;
+    if (__atomic_load_n(&s.owner, __ATOMIC_RELAXED) == 0 &&
+        __atomic_compare_exchange_n(&s.owner, &expect, tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      return &s;
+  }
+  return nullptr;
+}
+
+uint64_t Recorder::path_launches(uint32_t path) const noexcept {
+  uint64_t n = ld(r_->launch.launches[path]);
+  for (const rec::LaunchShard& s : r_->launch_shards)
+    if (backed(&s, offsetof(rec::LaunchShard, kernels))) n += ld(s.paths[path]);  // claimed whole
+  return n;
 }
 
 void Recorder::graph_launch(uint32_t path) noexcept {

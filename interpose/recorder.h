@@ -10,6 +10,7 @@
 // Threading:
 //   * launch(), launch_latency(), mem_call(), collective_enqueue(), kernel(), comm lookups:
 //     any number of threads at once; lock-free (relaxed atomics, CAS to publish rows).
+//   * launch(shard, ...): only the thread that claimed the shard (single writer, no atomic RMW).
 //   * step_begin/end/mark/counter: any thread; serialised by an internal spin lock (steps are
 //     rare; the lock is never held across a call out of the recorder).
 //   * *_activity() and collective_done(): GPU-side attribution; ONE caller at a time (libargus
@@ -89,13 +90,29 @@ class Recorder {
   // Finds or adds the row for `name`; ORs `flags` into it.  -1 if the table is full (drop
   // counted).  Not for the per-launch path: cache the index per function handle.
   int32_t kernel(std::string_view name, uint32_t flags = 0) noexcept;
-  // Hot path: one launch of kernel k (k may be -1: counted in the per-path totals only).
+  // One launch of kernel k (k may be -1: counted in the per-path totals only), for a thread
+  // without a shard.  The flag path kPathDriverEntryPoint is counted the same way (per kernel
+  // and per path; step totals leave it out).
   void launch(int32_t k, uint32_t path) noexcept {
     if (k >= 0) __atomic_fetch_add(&r_->kernels[k].launches[path], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&r_->launch.launches[path], 1, __ATOMIC_RELAXED);
   }
-  // A flag path (kPathDriverEntryPoint): counted per kernel and per path, not in step totals.
-  void launch_flag(int32_t k, uint32_t path) noexcept;
+  // The same into the calling thread's own shard (claim_shard): plain increments.
+  static void launch(rec::LaunchShard* s, int32_t k, uint32_t path) noexcept {
+    if (k >= 0) bump(s->kernels[k][path]);
+    bump(s->paths[path]);
+  }
+  static void reentrant(rec::LaunchShard* s) noexcept { bump(s->reentrant_calls); }
+  // A free shard for thread `tid` (its pages reserved), or nullptr: every shard is taken or
+  // the pages could not be backed (the caller counts Integrity::unsharded_threads).
+  rec::LaunchShard* claim_shard(uint64_t tid) noexcept;
+  // The owner is done with it (thread exit); its counts stay, the next claimer adds to them.
+  static void release_shard(rec::LaunchShard* s) noexcept {
+    __atomic_store_n(&s->owner, uint64_t{0}, __ATOMIC_RELEASE);
+  }
+  // rec::path_launches for the writing process: reads only shards whose pages are backed
+  // (on a full tmpfs, reading a hole of our own shared mapping is a SIGBUS too).
+  uint64_t path_launches(uint32_t path) const noexcept;
   void graph_launch(uint32_t path) noexcept;
   // A sampled host launch-call latency.
   void launch_latency(int32_t k, uint32_t path, uint64_t ns) noexcept;
@@ -160,6 +177,10 @@ class Recorder {
   int64_t add_string(std::string_view s) noexcept;
 
  private:
+  // Single-writer increment of a word readers load atomically (record rule a).
+  static void bump(uint64_t& w) noexcept {
+    __atomic_store_n(&w, __atomic_load_n(&w, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+  }
   void lock_steps() noexcept;
   void unlock_steps() noexcept { step_lock_.clear(std::memory_order_release); }
   void close_step_locked(uint64_t now, bool implicit) noexcept;

@@ -116,7 +116,7 @@ void refresh_integrity() {
       S_cuLaunchCooperativeKernel, S_cuGetProcAddress_v2, kSymCount, kSymCount};
   uint64_t seen = 0, resolved = 0;
   for (uint32_t p = 0; p < rec::kLaunchPaths; ++p) {
-    if (__atomic_load_n(&r->launch.launches[p], __ATOMIC_RELAXED)) seen |= 1ull << p;
+    if (g_rec.path_launches(p)) seen |= 1ull << p;
     if (kPathSym[p] != kSymCount && g_real[kPathSym[p]].load(std::memory_order_relaxed)) resolved |= 1ull << p;
   }
   __atomic_fetch_or(&r->integrity.paths_seen, seen, __ATOMIC_RELAXED);
@@ -180,6 +180,7 @@ void atfork_child() {
   g_is_fork_child = true;
   cupti_on_fork_child();
   event_sampling_on_fork_child();
+  launch_shard_on_fork_child();
   t_tls.depth = 0;
   g_state.store(kFresh, std::memory_order_release);
 }

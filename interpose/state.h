@@ -31,6 +31,8 @@ struct Tls {
   uint64_t last_alloc_fail_ns;  // for retry-after-failure detection
   uint32_t event_tick;     // latency samples since the last event-sample decision (fallback)
   uint32_t event_rng;      // xorshift state of the fallback's phase jitter (0 = unseeded)
+  uint32_t shard_tries;    // claims of a launch shard tried (0 = never: first launch)
+  rec::LaunchShard* shard; // this thread's launch counters (nullptr: none, shared atomics)
 };
 // constinit: tells every including TU that t_tls has no dynamic initialiser, so accesses are a
 // plain %fs-relative load (initial-exec) instead of a check of the weak "TLS init function"
@@ -52,6 +54,21 @@ struct Guard {
   Guard() noexcept : ok(t_tls.depth == 0) { ++t_tls.depth; }
   ~Guard() { --t_tls.depth; }
 };
+// Counts one launch of kernel k on `path` into the thread's shard: two plain increments.  The
+// first launch of a thread claims its shard (count_launch_slow); a thread that got none
+// counts into the shared atomics and tries again now and then.
+void count_launch_slow(int32_t k, uint32_t path) noexcept;
+inline void count_launch(int32_t k, uint32_t path) noexcept {
+  if (rec::LaunchShard* s = t_tls.shard) [[likely]] Recorder::launch(s, k, path);
+  else count_launch_slow(k, path);
+}
+// atfork child: forget the parent's shard (launch_shard.cpp).
+void launch_shard_on_fork_child() noexcept;
+// A call passed straight through by the reentrancy guard (integrity).
+inline void count_reentrant() noexcept {
+  if (rec::LaunchShard* s = t_tls.shard) [[likely]] Recorder::reentrant(s);
+  else g_rec.add(g_rec.integrity().reentrant_calls);
+}
 // Called after the first real CUDA call returned (atexit ordering, CUPTI start).
 void after_first_cuda_call() noexcept;
 

@@ -76,7 +76,7 @@ void check_shm(Doctor& d) {
       continue;
     }
     uint64_t free_b = uint64_t(sv.f_bavail) * sv.f_frsize;
-    // A rank touches a few MiB of its ~55 MiB record; 64 MiB per local rank is generous.
+    // A rank touches a few MiB of its ~59 MiB record; 64 MiB per local rank is generous.
     std::string what = fmt::format("writable, {} MiB free ({} MiB per record at most)", free_b >> 20, sizeof(argus::rec::Record) >> 20);
     if (free_b < (512ull << 20)) {
       if (primary) d.warn(check, what, "less than 512 MiB free: records of 8+ ranks may not fit; free space or use ARGUS_SHM_DIR");

@@ -1,5 +1,5 @@
 // argus export RUN_DIR [--sanitize] [-o FILE]: one .tar.zst of the run directory for a
-// ticket.  Rank records (~55 MiB sparse files) are streamed extent by extent (holes are
+// ticket.  Rank records (~59 MiB sparse files) are streamed extent by extent (holes are
 // emitted as zeros into the compressor, never read); with --sanitize see report/lib/sanitize.h.
 // Exit 0 written, 2 bad input or write error.
 #include <fcntl.h>

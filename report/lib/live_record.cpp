@@ -61,7 +61,7 @@ std::optional<LiveRank> read_live(const void* image, size_t size, std::string* w
   out.heartbeat_ns = rec::load_word(h.heartbeat_ns);
   for (uint32_t p = 0; p < rec::kLaunchPaths; ++p)
     if (p != rec::kPathDriverEntryPoint && p != rec::kPathCudaGraphLaunch && p != rec::kPathCuGraphLaunch)
-      out.launches += rec::load_word(r.launch.launches[p]);
+      out.launches += rec::path_launches(r, p);
 
   const auto& ss = r.step_summary;
   out.steps_begun = rec::load_word(ss.steps_begun, std::memory_order_acquire);
@@ -121,7 +121,7 @@ std::optional<LiveRank> read_live_file(const std::string& path, std::string* why
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { close(fd); if (why) *why = "not a regular file"; return std::nullopt; }
   size_t size = static_cast<size_t>(st.st_size);
   if (size < sizeof(rec::Header)) { close(fd); if (why) *why = "shorter than the record header"; return std::nullopt; }
-  // Only touched pages are read: a sparse 55 MiB record costs a few MiB.
+  // Only touched pages are read: a sparse 59 MiB record costs a few MiB.
   void* p = mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) { if (why) *why = std::string("mmap: ") + std::strerror(errno); return std::nullopt; }

@@ -69,7 +69,32 @@ std::string kernel_name(const Record& r, const KernelRow& k, uint32_t i) {
   return std::string(r.strings.bytes + k.name_off, strnlen(r.strings.bytes + k.name_off, k.name_len));
 }
 
-void decode_integrity(const Record& r, RankData& d) {
+// Launch counts: the shared rows plus the shards some thread claimed (record.h LaunchShard).
+// A shard nobody claimed is all zero, usually a hole of a sparse copy: not touched.
+struct LaunchCounts {
+  std::vector<const LaunchShard*> shards;
+  template <class Present>
+  LaunchCounts(const Record& r, const Present& present) {
+    for (const LaunchShard& s : r.launch_shards) {
+      if (!present(&s, offsetof(LaunchShard, kernels))) continue;
+      bool used = s.owner != 0;  // claimed now; a released shard keeps its counts
+      for (uint64_t n : s.paths) used |= n != 0;
+      if (used) shards.push_back(&s);
+    }
+  }
+  uint64_t path(const Record& r, uint32_t p) const {
+    uint64_t n = r.launch.launches[p];
+    for (const LaunchShard* s : shards) n += s->paths[p];
+    return n;
+  }
+  uint64_t kernel(const Record& r, uint32_t k, uint32_t p) const {
+    uint64_t n = r.kernels[k].launches[p];
+    for (const LaunchShard* s : shards) n += s->kernels[k][p];
+    return n;
+  }
+};
+
+void decode_integrity(const Record& r, const LaunchCounts& lc, RankData& d) {
   const Integrity& in = r.integrity;
   auto& o = d.integrity;
   o.cupti = in.cupti_state == kCuptiOk && in.duration_source == kDurCupti;
@@ -95,7 +120,7 @@ void decode_integrity(const Record& r, RankData& d) {
   uint64_t end = r.header.end_time_ns ? r.header.end_time_ns : r.header.heartbeat_ns;
   o.observed_ns = end > r.header.start_time_ns ? end - r.header.start_time_ns : 0;
   for (uint32_t p = 0; p < kLaunchPaths; ++p)
-    if (r.launch.launches[p]) d.launches_by_path[launch_path_name(p)] = r.launch.launches[p];
+    if (uint64_t n = lc.path(r, p)) d.launches_by_path[launch_path_name(p)] = n;
 }
 
 }  // namespace
@@ -129,8 +154,9 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
   const Header& h = r.header;
   static const uint64_t kOffsets[] = {offsetof(Record, integrity), offsetof(Record, strings), offsetof(Record, kernels),
                                       offsetof(Record, comms), offsetof(Record, collectives), offsetof(Record, memory),
-                                      offsetof(Record, steps), offsetof(Record, windows), offsetof(Record, launch)};
-  for (uint32_t t = 0; t <= kTabLaunch; ++t)
+                                      offsetof(Record, steps), offsetof(Record, windows), offsetof(Record, launch),
+                                      offsetof(Record, launch_shards)};
+  for (uint32_t t = 0; t <= kTabLaunchShards; ++t)
     if (h.tables[t].offset != 0 && h.tables[t].offset != kOffsets[t]) throw InputError(file, "corrupt (table offsets do not match the layout)");
 
   RankData d;
@@ -156,7 +182,8 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
              : h.state == kStateKilled  ? RankState::killed
                                         : RankState::unknown;
   d.step_source = steps_source_name(h.steps_source);
-  decode_integrity(r, d);
+  const LaunchCounts lc(r, present);
+  decode_integrity(r, lc, d);
 
   // Steps: the ring, ordered by ordinal; torn slots (odd seq) are counted and skipped.
   std::vector<const StepRow*> rows;
@@ -212,7 +239,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
     ks.count = k.gpu_count;
     ks.total_ns = k.gpu_sum_ns;
     for (uint32_t p = 0; p < kLaunchPaths; ++p)
-      if (p != kPathDriverEntryPoint) ks.launches += k.launches[p];
+      if (p != kPathDriverEntryPoint) ks.launches += lc.kernel(r, i, p);
     ks.is_collective = (k.flags & kKernelNccl) != 0;
     if (!sketch_ok(k.gpu_duration, 0)) throw InputError(file, "corrupt (duration sketch of kernel row " + std::to_string(i) + ")");
     ks.dur.add_sketch(k.gpu_duration);

@@ -26,7 +26,7 @@ class InputError : public std::runtime_error {
 };
 
 // Which byte ranges of a record file hold data (SEEK_DATA/SEEK_HOLE on a sparse copy). Rows
-// that lie entirely in a hole are zero, i.e. empty, and are not touched: a record is ~55 MiB
+// that lie entirely in a hole are zero, i.e. empty, and are not touched: a record is ~59 MiB
 // of mostly empty fixed-capacity tables, and touching every row costs a page fault each.
 struct Extents {
   bool all = true;                                   // no information: everything may hold data

@@ -1,6 +1,6 @@
 // A minimal streaming writer of ustar archives compressed with zstd (.tar.zst), so `argus
 // export` needs no libarchive.  Entries are written in order; file contents are streamed in
-// chunks (rank records are ~55 MiB sparse files and are never held in memory).
+// chunks (rank records are ~59 MiB sparse files and are never held in memory).
 // Readable by `tar --zstd -xf` / `zstd -dc | tar -x`.
 #pragma once
 #include <cstdint>

@@ -1,6 +1,6 @@
 // The collector's view of a rank record (include/argus/record.h): the header fields it needs
 // to validate a segment, name its copy and record its end state, and a sparse copy (a record
-// is ~55 MiB of mostly untouched pages, so it is never read whole into memory).
+// is ~59 MiB of mostly untouched pages, so it is never read whole into memory).
 #pragma once
 
 #include <cstdint>

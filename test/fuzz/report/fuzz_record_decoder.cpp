@@ -1,7 +1,7 @@
 // Fuzz target for the rank-record decoder (report/lib/record_reader.cpp) and what consumes its
 // output (analysis, findings, JSON and markdown rendering).
 //
-// A record is ~55 MiB, far beyond what a fuzzer can mutate usefully, so the input is used two
+// A record is ~59 MiB, far beyond what a fuzzer can mutate usefully, so the input is used two
 // ways: (1) as a whole file image (short, foreign, truncated inputs), and (2) as a list of
 // patches applied to a valid synthetic record: each patch is
 //   u8 table | u16 row | u16 offset | u8 length | length bytes
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     i += len;
   }
   exercise(w, argus::synth::RecordImage::size());
-  // Restore only what was patched (copying the whole 55 MiB image per input would be slow).
+  // Restore only what was patched (copying the whole 59 MiB image per input would be slow).
   const auto* b = reinterpret_cast<const uint8_t*>(&base.rec());
   for (auto [at, len] : touched) std::memcpy(w + at, b + at, len);
   return 0;

@@ -4,11 +4,15 @@
 // invalidate the capture), launches on the capturing stream (must never get events: a
 // captured event cannot be queried), then launches after the capture.  Exits 1 on any CUDA
 // error (the capture must end cleanly; the sticky last error must stay clean); prints what it
-// did as JSON.  `event_capture threads`: 8 threads launch at once, each on its own stream
-// (the pool's lock-free acquisition and the harvest's try-lock under contention).
+// did as JSON.  `event_capture threads [N [WAVES]]`: N threads (default 8) launch at once,
+// each on its own stream (the pool's lock-free acquisition and the harvest's try-lock under
+// contention), in WAVES consecutive waves (default 1): more threads than libargus has launch
+// shards, and shards handed back at thread exit and claimed again by the next wave.
 // Built with nvcc, linked against simgpu's libraries only.
 #include <cuda_runtime.h>
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 extern "C" __global__ void k_before(float* x) { x[threadIdx.x] += 1.0f; }
@@ -18,31 +22,39 @@ extern "C" __global__ void k_after(float* x) { x[threadIdx.x] += 4.0f; }
 
 #define CHECK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { fprintf(stderr, "%s failed: %s\n", #x, cudaGetErrorName(e_)); return 1; } } while (0)
 
-constexpr int kLaunches = 1024, kReplays = 3, kThreads = 8;
+constexpr int kLaunches = 1024, kReplays = 3, kMaxThreads = 64;
 
-int threads(float* d) {
-  int errors[kThreads] = {};
-  std::thread t[kThreads];
-  for (int i = 0; i < kThreads; ++i)
-    t[i] = std::thread([&, i] {
-      cudaStream_t s;
-      if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) { errors[i] = 1; return; }
-      for (int j = 0; j < 4 * kLaunches; ++j) k_side<<<1, 256, 0, s>>>(d);
-      errors[i] = (int)cudaStreamSynchronize(s) | (int)cudaGetLastError();
-    });
+int threads(float* d, int n, int waves) {
+  if (n < 1 || n > kMaxThreads || waves < 1) return 2;
   int bad = 0;
-  for (int i = 0; i < kThreads; ++i) {
-    t[i].join();
-    bad |= errors[i];
+  for (int w = 0; w < waves; ++w) {
+    int errors[kMaxThreads] = {};
+    std::atomic<int> started{0};
+    std::thread t[kMaxThreads];
+    for (int i = 0; i < n; ++i)
+      t[i] = std::thread([&, i] {
+        cudaStream_t s;
+        if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) { errors[i] = 1; ++started; return; }
+        k_side<<<1, 256, 0, s>>>(d);
+        // Every thread of the wave has launched before any goes on (and so before any exits).
+        ++started;
+        while (started.load() < n) std::this_thread::yield();
+        for (int j = 1; j < 4 * kLaunches; ++j) k_side<<<1, 256, 0, s>>>(d);
+        errors[i] = (int)cudaStreamSynchronize(s) | (int)cudaGetLastError() | (int)cudaStreamDestroy(s);
+      });
+    for (int i = 0; i < n; ++i) {
+      t[i].join();
+      bad |= errors[i];
+    }
   }
-  printf("{\"threads\":%d,\"launches\":%d,\"errors\":%d}\n", kThreads, 4 * kLaunches, bad);
+  printf("{\"threads\":%d,\"waves\":%d,\"launches\":%d,\"errors\":%d}\n", n, waves, 4 * kLaunches, bad);
   return bad ? 1 : 0;
 }
 
 int main(int argc, char** argv) {
   float* d = nullptr;
   CHECK(cudaMalloc(&d, 256 * sizeof(float)));
-  if (argc > 1) return threads(d);
+  if (argc > 1) return threads(d, argc > 2 ? atoi(argv[2]) : 8, argc > 3 ? atoi(argv[3]) : 1);
   cudaStream_t s, side;
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   CHECK(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking));

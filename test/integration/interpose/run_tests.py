@@ -503,6 +503,26 @@ def t_event_capture(tmp):
         check(k["sampled_count"] == k["gpu_count"] == integ["event_samples"], "8 threads: samples consistent (%s)" % k)
         check(launches // 400 <= integ["event_samples"] <= launches // 35,
               "8 threads: %d samples of %d launches" % (integ["event_samples"], launches))
+        check(integ["unsharded_threads"] == 0, "8 threads: every thread had a launch shard")
+    # More launching threads than launch shards (16), in 3 waves: the threads beyond the
+    # shards count into the shared atomics, shards are handed back at thread exit and reused.
+    d = os.path.join(tmp, "waves")
+    os.makedirs(d)
+    argv = [exe, "threads", "20", "3"]
+    plain = run(argv, base_env(tmp, preload=False))
+    env = base_env(d)
+    env.update({"ARGUS_CUPTI": "0", "ARGUS_EVENT_SAMPLING": "0"})
+    r = run(argv, env)
+    check(r.returncode == 0 and r.stdout == plain.stdout, "20 threads x 3: exit status and output unchanged (%s)" % r.stderr)
+    recs = records(d)
+    check(len(recs) == 1, "20 threads x 3: one record")
+    if recs:
+        integ = recs[0]["integrity"]
+        launches = sum(kernels_by_name(recs[0])["k_side"]["launches"].values())
+        check(launches == 60 * 4096, "20 threads x 3: every launch counted (%d)" % launches)
+        check(recs[0]["launches"].get("__cudaLaunchKernel", 0) == 60 * 4096, "20 threads x 3: per-path total (%s)" % recs[0]["launches"])
+        # Each wave's 20 threads all launch before any exits: 16 get a shard, 4 do not.
+        check(integ["unsharded_threads"] == 12, "20 threads x 3: %d threads without a shard" % integ["unsharded_threads"])
 
 
 TESTS = {"launch_paths": t_launch_paths, "cupti_durations": t_cupti_durations, "fail_open": t_fail_open,

@@ -185,6 +185,62 @@ TEST_CASE("8 threads launching at once: exact counts", "[recorder][threads]") {
   CHECK(m.r->integrity.drops[kDropKernelTable] == 0);
 }
 
+TEST_CASE("launch shards: one per thread, overflow to the shared counters, reuse after release", "[recorder][threads]") {
+  AnonRecord m;
+  Recorder rec(m.r);
+  rec.init(ident());
+  int gemm = rec.kernel("gemm"), relu = rec.kernel("relu");
+  constexpr int kThreads = int(kLaunchShards) + 4, kIters = 3000;
+  rec.step_begin(1, kStepsMarker, 100);
+  // Wave 1: more threads than shards, all holding theirs at once.
+  std::atomic<int> claimed{0}, tried{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      LaunchShard* s = rec.claim_shard(uint64_t(1000 + t));
+      claimed += s != nullptr;
+      ++tried;
+      while (tried.load() < kThreads) std::this_thread::yield();  // nobody releases early
+      for (int i = 0; i < kIters; ++i) {
+        int k = i % 3 ? gemm : relu;
+        uint32_t path = i % 2 ? kPathCudaLaunchKernel : kPathCuLaunchKernel;
+        if (s) Recorder::launch(s, k, path);
+        else rec.launch(k, path);
+      }
+      if (s) Recorder::release_shard(s);
+    });
+  for (auto& th : ts) th.join();
+  CHECK(claimed == int(kLaunchShards));
+  for (const LaunchShard& s : m.r->launch_shards) CHECK(s.owner == 0);
+  uint64_t n = uint64_t(kThreads) * kIters;
+  CHECK(path_launches(*m.r, kPathCudaLaunchKernel) + path_launches(*m.r, kPathCuLaunchKernel) == n);
+  CHECK(m.r->launch.launches[kPathCudaLaunchKernel] + m.r->launch.launches[kPathCuLaunchKernel] == 4ull * kIters);
+  CHECK(kernel_launches(*m.r, uint32_t(gemm), kPathCudaLaunchKernel) + kernel_launches(*m.r, uint32_t(gemm), kPathCuLaunchKernel) == n * 2 / 3);
+  CHECK(kernel_launches(*m.r, uint32_t(relu), kPathCuLaunchKernel) == n / 3 / 2 + (n / 3) % 2);
+  // Wave 2: every shard was released, so every thread gets one again; counts add up.
+  ts.clear();
+  claimed = 0;
+  for (int t = 0; t < int(kLaunchShards); ++t)
+    ts.emplace_back([&, t] {
+      LaunchShard* s = rec.claim_shard(uint64_t(2000 + t));
+      if (!s) return;
+      ++claimed;
+      for (int i = 0; i < kIters; ++i) Recorder::launch(s, relu, kPathCudaLaunchKernel);
+      Recorder::reentrant(s);
+    });
+  for (auto& th : ts) th.join();
+  CHECK(claimed == int(kLaunchShards));
+  CHECK(reentrant_calls(*m.r) == kLaunchShards);
+  uint64_t all = n + uint64_t(kLaunchShards) * kIters;
+  CHECK(path_launches(*m.r, kPathCudaLaunchKernel) + path_launches(*m.r, kPathCuLaunchKernel) == all);
+  // Step totals see the shards too.
+  rec.step_end(200);
+  StepRow row;
+  REQUIRE(read_seqlocked(m.r->steps[0].seq, m.r->steps[0], row));
+  CHECK(row.launches == all);
+  CHECK(rec.claim_shard(0) == nullptr);  // 0 means "free": never an owner
+}
+
 TEST_CASE("steps: begin/end, counts per step, counters, GPU attribution, windows", "[recorder]") {
   AnonRecord m;
   Recorder rec(m.r);

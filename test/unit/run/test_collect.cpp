@@ -139,7 +139,7 @@ TEST_CASE("collect_run: states, sparse copies, segments removed, other hosts and
   CHECK(info->state == RecordState::killed);
   struct stat st{};
   fstat(fd, &st);
-  CHECK(st.st_blocks * 512 < 1024 * 1024);  // 55 MiB record, a few pages of data
+  CHECK(st.st_blocks * 512 < 1024 * 1024);  // 59 MiB record, a few pages of data
   close(fd);
   // Segments: collected ones gone; the live one, the invalid one, other host/run kept.
   CHECK(fs::exists(other_host));
