@@ -32,7 +32,22 @@ struct Derived {
   uint64_t mem_peak = 0, alloc_failures = 0;
   int world = 0;
   double gpu_total = 0;
+  double host_other = std::nan("");                   // busiest host: other processes' CPU share
 };
+
+// run_meta.json launches[].host_load.other_share, the largest of the run's hosts (NaN if none
+// was recorded: older runs, no /proc/stat).
+double host_other_share(const std::string& meta_json) {
+  auto meta = nlohmann::json::parse(meta_json, nullptr, false);
+  double x = std::nan("");
+  if (!meta.is_object() || !meta.contains("launches") || !meta["launches"].is_array()) return x;
+  for (const auto& l : meta["launches"]) {
+    if (!l.is_object() || !l.contains("host_load") || !l["host_load"].is_object()) continue;
+    const auto& v = l["host_load"].value("other_share", nlohmann::json());
+    if (v.is_number() && (std::isnan(x) || v.get<double>() > x)) x = v.get<double>();
+  }
+  return x;
+}
 
 double nan_mean(const BulkVector<float>& row, size_t b, size_t e) {
   double s = 0; size_t n = 0;
@@ -124,6 +139,7 @@ Derived derive(const LoadedRun& run) {
   for (const auto& c : a.collectives) d.coll_keys.insert({c.op, c.dtype, c.bytes_per_call});
   d.mem_peak = a.memory.peak;
   d.alloc_failures = a.memory.failures;
+  d.host_other = host_other_share(m.meta_json);
   return d;
 }
 
@@ -359,6 +375,34 @@ CompareResult compare_runs(const std::vector<const LoadedRun*>& A, const std::ve
     different = true;
     res.reasons.push_back(s.detail);
   }
+  // Host interference: the difference is all host-side (step time and collective wait moved,
+  // no kernel and nothing structural did) and the slower side ran on a host that other
+  // processes kept busier.  Kernel durations are the job's own; waits and host gaps are also
+  // its neighbours'.  Calling that a regression of the job would be a guess either way.
+  {
+    auto side_mean = [](const std::vector<const Derived*>& ds) {
+      double s = 0; int n = 0;
+      for (auto* d : ds) if (std::isfinite(d->host_other)) { s += d->host_other; ++n; }
+      return n ? s / n : std::nan("");
+    };
+    res.host_other_a = side_mean(pa);
+    res.host_other_b = side_mean(pb);
+    bool host_side_only = different && res.structural.empty();
+    for (const auto& m : res.metrics)
+      if (m.relevant && m.significant && std::fabs(m.delta) >= opt.min_effect && m.kind != "step" && m.kind != "collective")
+        host_side_only = false;
+    double busier = res.step_delta_ns >= 0 ? res.host_other_b - res.host_other_a : res.host_other_a - res.host_other_b;
+    if (host_side_only && std::isfinite(busier) && busier >= opt.host_interference) {
+      res.host_interference = true;
+      res.verdict = "inconclusive";
+      res.reasons.push_back(fmt::format(
+          "only host-side time changed (collective wait, host gaps; no kernel, nothing structural) and the {} ran on a busier host: "
+          "other processes used {:.0f}% of its CPU, against {:.0f}% in the {}; rerun both on a quiet host to tell the job from its neighbours",
+          res.step_delta_ns >= 0 ? "candidate" : "baseline", 100 * std::max(res.host_other_a, res.host_other_b),
+          100 * std::min(res.host_other_a, res.host_other_b), res.step_delta_ns >= 0 ? "baseline" : "candidate"));
+      return res;
+    }
+  }
   const auto& step = res.metrics.front();
   if (different) res.verdict = "different";
   else if (!step.testable || step.a.size() < 3 || step.b.size() < 3) {
@@ -395,6 +439,9 @@ ojson compare_json(const CompareResult& r) {
     env.push_back({{"key", e.key}, {"baseline", e.baseline.empty() ? ojson(nullptr) : ojson(e.baseline)},
                    {"candidate", e.candidate.empty() ? ojson(nullptr) : ojson(e.candidate)}});
   j["environment"] = {{"changed", !r.env.empty()}, {"differences", env}};
+  auto share = [](double x) { return std::isfinite(x) ? ojson(round_sig(x, 3)) : ojson(nullptr); };
+  j["host_load"] = {{"baseline_other_share", share(r.host_other_a)}, {"candidate_other_share", share(r.host_other_b)},
+                    {"held_back_verdict", r.host_interference}};
   ojson st = ojson::array();
   for (const auto& s : r.structural)
     st.push_back({{"kind", s.kind}, {"name", s.name}, {"baseline", s.baseline}, {"candidate", s.candidate}, {"detail", s.detail}});
@@ -452,6 +499,12 @@ std::string compare_markdown(const CompareResult& r) {
     for (const auto& e : r.env)
       line("| " + md_escape(e.key) + " | " + (e.baseline.empty() ? "*absent*" : md_short(e.baseline, 80)) + " | " +
            (e.candidate.empty() ? "*absent*" : md_short(e.candidate, 80)) + " |");
+  }
+  if (std::isfinite(r.host_other_a) || std::isfinite(r.host_other_b)) {
+    auto pct = [](double x) { return std::isfinite(x) ? fmt::format("{:.0f}%", 100 * x) : std::string("unknown"); };
+    line("");
+    line(fmt::format("Host CPU used by other processes while the job ran (share of the busiest host's capacity): baseline {}, candidate {}.",
+                     pct(r.host_other_a), pct(r.host_other_b)));
   }
   line("");
   line("## Structural differences");

@@ -18,6 +18,10 @@ struct CompareOptions {
   double alpha = 0.05;
   std::optional<uint64_t> warmup;
   double min_effect = 0.01;  // relative change below which a significant shift is not "different"
+  // A host-side-only difference (step time / collective wait, no kernel, no structure) with
+  // the slower side's host this much busier with other processes (share of its CPU
+  // capacity, run_meta.json host_load) is "inconclusive", not "different".
+  double host_interference = 0.05;
 };
 
 struct LoadedRun {
@@ -72,6 +76,10 @@ struct CompareResult {
   std::vector<MetricResult> metrics;  // step_time first, then by relevance
   double step_delta_ns = 0, explained = 0;
   std::vector<Attribution> attribution;
+  // Share of the host's CPU that other processes used while the job ran (run_meta.json
+  // host_load.other_share; the busiest host of a run, averaged over a side's runs); NaN unknown.
+  double host_other_a = 0, host_other_b = 0;
+  bool host_interference = false;  // the verdict was held back because of it
   int exit_code() const { return verdict == "same" ? 0 : verdict == "different" ? 1 : 3; }
 };
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "argus_collect.h"
+#include "host_cpu.h"
 #include "launch_options.h"
 #include "run_meta.h"
 
@@ -194,6 +195,7 @@ int main(int argc, char** argv) {
   cenv.push_back(nullptr);
 
   const long long start_ns = now_ns();
+  const CpuSnapshot cpu_start = cpu_snapshot();
   pid_t child = fork();
   if (child < 0) {
     std::cerr << "argus-run: fork failed: " << std::strerror(errno) << "\n";
@@ -286,6 +288,7 @@ int main(int argc, char** argv) {
     }
   }
   reap();
+  const CpuSnapshot cpu_end = cpu_snapshot();  // every process of the job has been waited for
   if (gave_tty) tcsetpgrp(STDIN_FILENO, getpgrp());
 
   // Collection.
@@ -341,6 +344,7 @@ int main(int argc, char** argv) {
   part["duration_seconds"] = static_cast<double>(now_ns() - start_ns) / 1e9;
   part["status"] = "finished";
   part["exit"] = exit_info;
+  part["host_load"] = host_load_json(cpu_start, cpu_end);
   part["processes"] = json::array();
   for (auto& p : procs) part["processes"].push_back(to_json(p));
   part["software"] = software_from_job(run_dir, host);

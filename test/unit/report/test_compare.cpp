@@ -122,6 +122,53 @@ TEST_CASE("environment difference is reported first, volatile fields ignored", "
   CHECK(md.find("NCCL\\_ALGO") != std::string::npos);
 }
 
+TEST_CASE("host-side slowdown on a busier host: inconclusive, not different", "[compare]") {
+  auto meta = [](double other) {
+    return R"({"launches":[{"host":"n0","host_load":{"cpus":2,"job_share":0.5,"other_share":)" + std::to_string(other) + "}}]}";
+  };
+  auto a_plain = loaded(base_spec(11));
+  // Every rank stalls on the host for 3% of a step, every step: step time and host gaps grow,
+  // no kernel changes.
+  RunSpec sb = base_spec(12);
+  argus::synth::Fault f;
+  f.kind = "stall";
+  f.ranks = {0, 1, 2, 3};
+  f.stall_ns = 0.03 * a_plain.analysis.step_summary.p50;
+  sb.faults = {f};
+  auto b_plain = loaded(sb);
+  REQUIRE(cmp(a_plain, b_plain).verdict == "different");  // no host_load recorded: a regression
+
+  auto a_quiet = loaded(base_spec(11), meta(0.02));
+  auto b_busy = loaded(sb, meta(0.40));
+  auto r = cmp(a_quiet, b_busy);
+  CHECK(r.verdict == "inconclusive");
+  CHECK(r.exit_code() == 3);
+  CHECK(r.host_interference);
+  CHECK(r.host_other_a == Approx(0.02));
+  CHECK(r.host_other_b == Approx(0.40));
+  CHECK(r.reasons.back().find("busier host") != std::string::npos);
+  CHECK(compare_markdown(r).find("baseline 2%, candidate 40%") != std::string::npos);
+
+  // The faster side had the busier host: the load does not explain the slowdown.
+  auto a_busy = loaded(base_spec(11), meta(0.40));
+  auto b_quiet = loaded(sb, meta(0.02));
+  CHECK(cmp(a_busy, b_quiet).verdict == "different");
+  // Both equally busy: nothing to hold the verdict back for.
+  CHECK(cmp(loaded(base_spec(11), meta(0.38)), b_busy).verdict == "different");
+
+  // A kernel that really got slower stays "different" however busy the host was.
+  RunSpec sk = base_spec(12);
+  argus::synth::Fault slow;
+  slow.kind = "slow_kernel";
+  slow.ranks = {0, 1, 2, 3};
+  slow.factor = 1.05;
+  slow.kernel = "flash_fwd";
+  sk.faults = {slow, f};
+  auto rk = cmp(a_quiet, loaded(sk, meta(0.40)));
+  CHECK(rk.verdict == "different");
+  CHECK_FALSE(rk.host_interference);
+}
+
 TEST_CASE("too few steps: inconclusive, need more samples", "[compare]") {
   auto a = loaded(base_spec(1, 12));
   auto b = loaded(base_spec(2, 12));
