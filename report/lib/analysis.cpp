@@ -6,6 +6,8 @@
 #include <set>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 #include "demangle.h"
 #include "parallel.h"
 
@@ -47,8 +49,21 @@ double median_of(T* v, size_t n) {
   return (lo + hi) / 2.0;
 }
 
+double host_other_share(const std::string& meta_json) {
+  double x = std::numeric_limits<double>::quiet_NaN();
+  auto meta = nlohmann::json::parse(meta_json, nullptr, false);
+  if (!meta.is_object() || !meta.contains("launches") || !meta["launches"].is_array()) return x;
+  for (const auto& l : meta["launches"]) {
+    if (!l.is_object() || !l.contains("host_load") || !l["host_load"].is_object()) continue;
+    const auto& v = l["host_load"].value("other_share", nlohmann::json());
+    if (v.is_number() && (std::isnan(x) || v.get<double>() > x)) x = v.get<double>();
+  }
+  return x;
+}
+
 void build_integrity(const RunModel& m, Analysis& a) {
   auto& in = a.integrity;
+  in.host_other_share = host_other_share(m.meta_json);
   int expected = m.expected_world;
   for (const auto& r : m.ranks) expected = std::max(expected, r.info.world_size);
   in.expected_ranks = expected;

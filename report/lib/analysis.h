@@ -74,6 +74,9 @@ struct Integrity {
   uint64_t dropped_kernels = 0, dropped_collectives = 0, dropped_steps = 0, dropped_windows = 0, dropped_other = 0;
   uint64_t steps_not_in_ring = 0;          // steps summarised because the ring wrapped
   double overhead_pct = 0;                 // interposer cost / observed wall time, worst rank
+  // Share of the busiest host's CPU that processes other than the job used while it ran
+  // (run_meta.json launches[].host_load.other_share); NaN when not recorded.
+  double host_other_share = std::numeric_limits<double>::quiet_NaN();
   bool complete = true;                    // data complete enough that "no findings" means healthy
   std::vector<std::string> incomplete_reasons;
 };

@@ -35,20 +35,6 @@ struct Derived {
   double host_other = std::nan("");                   // busiest host: other processes' CPU share
 };
 
-// run_meta.json launches[].host_load.other_share, the largest of the run's hosts (NaN if none
-// was recorded: older runs, no /proc/stat).
-double host_other_share(const std::string& meta_json) {
-  auto meta = nlohmann::json::parse(meta_json, nullptr, false);
-  double x = std::nan("");
-  if (!meta.is_object() || !meta.contains("launches") || !meta["launches"].is_array()) return x;
-  for (const auto& l : meta["launches"]) {
-    if (!l.is_object() || !l.contains("host_load") || !l["host_load"].is_object()) continue;
-    const auto& v = l["host_load"].value("other_share", nlohmann::json());
-    if (v.is_number() && (std::isnan(x) || v.get<double>() > x)) x = v.get<double>();
-  }
-  return x;
-}
-
 double nan_mean(const BulkVector<float>& row, size_t b, size_t e) {
   double s = 0; size_t n = 0;
   for (size_t p = b; p < e; ++p) if (std::isfinite(row[p])) { s += row[p]; ++n; }
@@ -139,7 +125,7 @@ Derived derive(const LoadedRun& run) {
   for (const auto& c : a.collectives) d.coll_keys.insert({c.op, c.dtype, c.bytes_per_call});
   d.mem_peak = a.memory.peak;
   d.alloc_failures = a.memory.failures;
-  d.host_other = host_other_share(m.meta_json);
+  d.host_other = a.integrity.host_other_share;
   return d;
 }
 

@@ -88,6 +88,7 @@ ojson metrics_json(const RunModel& m, const Analysis& a) {
                    {"windows", in.dropped_windows}, {"other", in.dropped_other}};
   ij["steps_summarised"] = in.steps_not_in_ring;
   ij["overhead_pct"] = round_sig(in.overhead_pct, 4);
+  ij["host_other_share"] = std::isfinite(in.host_other_share) ? ojson(round_sig(in.host_other_share, 3)) : ojson(nullptr);
   j["integrity"] = ij;
 
   ojson st;

@@ -91,6 +91,9 @@ std::string report_markdown(const RunModel& m, const Analysis& a, const std::map
                    in.dropped_collectives, in.dropped_steps, in.dropped_windows, in.dropped_other));
   if (in.steps_not_in_ring) line(fmt::format("| steps summarised (ring wrapped) | {} |", in.steps_not_in_ring));
   line(fmt::format("| interposer overhead (worst rank) | {:.3f}% of wall time |", in.overhead_pct));
+  if (std::isfinite(in.host_other_share))
+    line(fmt::format("| host CPU used by other processes | {} of the busiest host's capacity{} |", pct(in.host_other_share),
+                     in.host_other_share >= 0.05 ? ": host-side times (gaps, collective waits) may carry its noise" : ""));
   line(fmt::format("| data complete | {} |", in.complete ? "yes" : "no: " + md_escape([&] {
     std::string s;
     for (size_t i = 0; i < in.incomplete_reasons.size(); ++i) s += (i ? "; " : "") + in.incomplete_reasons[i];

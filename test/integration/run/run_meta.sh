@@ -26,7 +26,7 @@ normalise() {
   "$PY" - "$1" <<'PYEOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-VOLATILE = {"run_id", "start_time", "end_time", "time", "duration_seconds", "launch_id", "pid", "file"}
+VOLATILE = {"run_id", "start_time", "end_time", "time", "duration_seconds", "launch_id", "pid", "file", "host_load"}
 def strip(x):
     if isinstance(x, dict):
         return {k: strip(v) for k, v in x.items() if k not in VOLATILE}
@@ -55,6 +55,9 @@ JSON
     validate_meta "sim$i/run_meta.json"
   done
   [ "$(q sim1/run_meta.json "len(d['processes'])")" = 4 ] || fail "simtrain processes"
+  # The host's CPU while the job ran: the 4 ranks are the job's CPU, shares of the capacity.
+  [ "$(q sim1/run_meta.json "(lambda h: (h['cpus'] >= 1, 0 < h['job_share'] <= 1, 0 <= h['other_share'] <= 1, h['job_share'] + h['other_share'] <= 1.001))(d['launches'][0]['host_load'])")" = \
+    "(True, True, True, True)" ] || fail "host_load: $(q sim1/run_meta.json "d['launches'][0].get('host_load')")"
   normalise sim1/run_meta.json >s1; normalise sim2/run_meta.json >s2
   diff s1 s2 >&2 || fail "run_meta.json of two simtrain runs differs beyond times and ids"
 fi
