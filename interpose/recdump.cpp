@@ -103,7 +103,7 @@ static json dump(const Record& r) {
       if (uint32_t off = r.step_summary.counter_names[c]) counters[string_at(r, off - 1)] = s.counters[c];
     steps.push_back({{"ordinal", s.ordinal}, {"index", s.index}, {"host_start_ns", s.host_start_ns},
                      {"host_end_ns", s.host_end_ns}, {"launches", s.launches}, {"gpu_kernels", s.gpu_kernels},
-                     {"gpu_busy_ns", s.gpu_busy_ns}, {"collective_ns", s.collective_ns}, {"collectives", s.collectives},
+                     {"gpu_busy_ns", s.gpu_busy_ns}, {"gpu_active_ns", s.gpu_active_ns}, {"collective_ns", s.collective_ns}, {"collectives", s.collectives},
                      {"mallocs", s.mallocs}, {"frees", s.frees}, {"counters", counters}});
   }
   j["steps"] = steps;

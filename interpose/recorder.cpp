@@ -5,6 +5,7 @@
 #include "recorder.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -177,6 +178,7 @@ void Recorder::attach(rec::Record* r, int fd) noexcept {
   step_lock_.clear(std::memory_order_release);  // (a fork child may inherit it held)
   pending_mask_ = 0;
   last_index_ = -1;
+  n_active_ = 0;
   open_ordinal_.store(-1, std::memory_order_relaxed);
   attr_cursor_ = -1;
   if (r_ && ld(r_->step_summary.steps_begun) > 0) {
@@ -426,8 +428,39 @@ void Recorder::kernel_activity(int32_t k, uint64_t start_ns, uint64_t end_ns, bo
   StepRow& s = r_->steps[uint64_t(o) % kStepRing];
   xadd(s.gpu_kernels, uint64_t{1});
   xadd(s.gpu_busy_ns, dur);
+  if (uint64_t fresh = active_add(start_ns, end_ns)) xadd(s.gpu_active_ns, fresh);
   if (nccl) xadd(s.collective_ns, dur);
   window_add(uint64_t(o), end_ns, k, dur, nccl);
+}
+
+uint64_t Recorder::active_add(uint64_t start, uint64_t end) noexcept {
+  if (end <= start) return 0;
+  // Records arrive roughly in time order: find from the back the first span that could touch
+  // [start, end), i.e. spans [i, j) with span.end >= start and span.start <= end.
+  int j = n_active_;
+  while (j > 0 && active_[j - 1].start > end) --j;
+  int i = j;
+  while (i > 0 && active_[i - 1].end >= start) --i;
+  uint64_t covered = 0, lo = start, hi = end;
+  for (int k = i; k < j; ++k) {
+    covered += std::min(end, active_[k].end) - std::max(start, active_[k].start);
+    lo = std::min(lo, active_[k].start);
+    hi = std::max(hi, active_[k].end);
+  }
+  uint64_t fresh = (end - start) - covered;
+  if (i == j && n_active_ == kActiveSpans) {  // a new span and no room: forget the oldest
+    if (i == 0) return fresh;                   // older than everything kept: counted, not kept
+    std::memmove(&active_[0], &active_[1], sizeof(Span) * size_t(n_active_ - 1));
+    --n_active_; --i; --j;
+  }
+  // Replace spans [i, j) by the merged one.
+  int removed = j - i;
+  if (removed != 1) {
+    std::memmove(&active_[i + 1], &active_[j], sizeof(Span) * size_t(n_active_ - j));
+    n_active_ += 1 - removed;
+  }
+  active_[i] = Span{lo, hi};
+  return fresh;
 }
 
 void Recorder::copy_activity(uint64_t start_ns, uint64_t end_ns, bool is_memset) noexcept {

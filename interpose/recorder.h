@@ -210,6 +210,13 @@ class Recorder {
   int64_t pending_counters_[rec::kStepCounters] = {};
   uint32_t pending_mask_ = 0;
   int64_t attr_cursor_ = -1;  // attribution side only
+  // GPU active time: the union of recent kernel intervals (attribution side only).  Sorted,
+  // disjoint spans; when full the oldest is forgotten (a record that old is counted whole).
+  static constexpr int kActiveSpans = 64;
+  struct Span { uint64_t start, end; };
+  Span active_[kActiveSpans] = {};
+  int n_active_ = 0;
+  uint64_t active_add(uint64_t start, uint64_t end) noexcept;  // ns of [start, end) not yet covered
 };
 
 }  // namespace argus

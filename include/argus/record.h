@@ -453,8 +453,7 @@ struct alignas(64) StepRow {
   uint64_t launches;           // host kernel launches between begin and end          [atomic]
   uint64_t graph_launches;
   uint64_t gpu_kernels;        // GPU kernels whose start fell in the step            [atomic]
-  uint64_t gpu_busy_ns;        // union of kernel intervals per stream, summed ...    [atomic]
-                               // (v1: sum of kernel durations, not de-overlapped)
+  uint64_t gpu_busy_ns;        // sum of kernel durations (overlapping kernels each count) [atomic]
   uint64_t collective_ns;      // sum of NCCL kernel durations                        [atomic]
   uint64_t collectives;        // NCCL calls enqueued in the step
   uint64_t memcpy_ns;          // memcpy + memset GPU time
@@ -464,7 +463,10 @@ struct alignas(64) StepRow {
   uint64_t alloc_failures;
   int64_t counters[kStepCounters];  // argus_step_counter(name, value): last value set in the
                                     // step; names in StepSummary::counter_names
-  uint64_t reserved[3];
+  uint64_t gpu_active_ns;      // time any kernel ran: the union of the kernel intervals  [atomic]
+                               // (each kernel in the step its start fell in; overlap across
+                               // streams, e.g. NCCL beside compute, counted once)
+  uint64_t reserved[2];
 };
 struct StepSummary {
   uint64_t steps_begun;        // ordinals handed out                                 [atomic]

@@ -45,7 +45,7 @@ struct RankInfo {
 struct StepRec {
   uint64_t index = 0;          // step number as marked by the application
   // Host duration, GPU compute (busy - collective), collective (at most busy) and host gap
-  // (duration - busy, at least 0), ns; all NaN when the step did not complete (end <= start).
+  // (duration - GPU active time, at least 0), ns; all NaN when the step did not complete.
   float step_ns = kNaNf, compute_ns = kNaNf, coll_ns = kNaNf, gap_ns = kNaNf;
   // Counts are 32-bit (saturated on load; their sum wraps as 32-bit, as it always did).
   uint32_t alloc_calls = 0;    // device allocation + free calls in the step
@@ -54,9 +54,11 @@ struct StepRec {
 };
 static_assert(sizeof(StepRec) == 32);
 
-// host_start/end_ns as CLOCK_REALTIME ns (end 0 = still open), GPU busy and collective ns.
+// host_start/end_ns as CLOCK_REALTIME ns (end 0 = still open); GPU busy (sum of kernel
+// durations), collective and active (union of kernel intervals; 0 = not recorded: the busy sum
+// stands in) ns.
 inline StepRec make_step(uint64_t index, int64_t host_start_ns, int64_t host_end_ns, uint64_t gpu_busy_ns, uint64_t coll_ns,
-                         uint32_t mallocs, uint32_t frees, uint32_t alloc_failures) {
+                         uint64_t gpu_active_ns, uint32_t mallocs, uint32_t frees, uint32_t alloc_failures) {
   StepRec s;
   s.index = index;
   s.alloc_calls = mallocs + frees;
@@ -68,7 +70,8 @@ inline StepRec make_step(uint64_t index, int64_t host_start_ns, int64_t host_end
     s.step_ns = float(d);
     s.coll_ns = float(coll);
     s.compute_ns = float(busy - coll);
-    s.gap_ns = float(std::max(0.0, d - busy));
+    // GPU idle: overlapping kernels (NCCL beside compute) must not hide host time.
+    s.gap_ns = float(std::max(0.0, d - (gpu_active_ns ? double(gpu_active_ns) : busy)));
   }
   return s;
 }

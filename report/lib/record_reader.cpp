@@ -215,7 +215,7 @@ RankData decode_record(const void* image, size_t size, const std::string& file, 
     bool closed = s->host_end_ns != 0 && s->host_end_ns >= s->host_start_ns;
     auto sat = [](uint64_t v) { return uint32_t(std::min<uint64_t>(v, UINT32_MAX)); };
     d.steps.push_back(make_step(index, int64_t(s->host_start_ns), closed ? int64_t(s->host_end_ns) : 0, s->gpu_busy_ns, s->collective_ns,
-                                sat(s->mallocs), sat(s->frees), sat(s->alloc_failures)));
+                                s->gpu_active_ns, sat(s->mallocs), sat(s->frees), sat(s->alloc_failures)));
     ordinal_to_index.push_back({s->ordinal, index});
   }
   d.steps_total = std::max<uint64_t>(r.step_summary.steps_begun, d.steps.size());

@@ -307,6 +307,46 @@ TEST_CASE("steps: begin/end, counts per step, counters, GPU attribution, windows
   CHECK(snapshot(m.r->step_summary.step_host_ns).count() == 4);
 }
 
+TEST_CASE("GPU active time: the union of overlapping kernels, in any arrival order", "[recorder]") {
+  AnonRecord m;
+  Recorder rec(m.r);
+  rec.init(ident());
+  int gemm = rec.kernel("gemm");
+  int nccl = rec.kernel("ncclDevKernel_AllReduce_Sum_f32_RING_LL", kKernelNccl);
+  rec.step_begin(0, kStepsMarker, 10000);
+  rec.step_end(20000);
+  rec.step_begin(1, kStepsMarker, 20000);
+  rec.step_end(30000);
+  // Step 0: compute 10100-10600 and 10600-11000 (back to back), an allreduce 10400-11500 beside
+  // them, a late record 10000-10050 (arrives last, lies before everything), one inside
+  // another (10700-10800), and one that bridges a gap (11400-11700 then 11600-12000).
+  rec.kernel_activity(gemm, 10100, 10600, false, false);
+  rec.kernel_activity(gemm, 10600, 11000, false, false);
+  rec.kernel_activity(nccl, 10400, 11500, false, false);
+  rec.kernel_activity(gemm, 10700, 10800, false, false);
+  rec.kernel_activity(gemm, 11600, 12000, false, false);
+  rec.kernel_activity(gemm, 11400, 11700, false, false);
+  rec.kernel_activity(gemm, 10000, 10050, false, false);
+  // Step 1: a kernel that started in step 0's span list but is its own step's.
+  rec.kernel_activity(gemm, 25000, 26000, false, false);
+  rec.kernel_activity(gemm, 25500, 25600, false, false);
+  const StepRow& s0 = m.r->steps[0];
+  const StepRow& s1 = m.r->steps[1];
+  CHECK(s0.gpu_busy_ns == 500 + 400 + 1100 + 100 + 400 + 300 + 50);  // every duration
+  CHECK(s0.gpu_active_ns == 50 + (12000 - 10100));                   // [10000,10050) ∪ [10100,12000)
+  CHECK(s0.collective_ns == 1100);
+  CHECK(s1.gpu_busy_ns == 1100);
+  CHECK(s1.gpu_active_ns == 1000);
+  // Many disjoint kernels (more than the spans kept): each still counted exactly once.
+  rec.step_begin(2, kStepsMarker, 30000);
+  rec.step_end(900000);
+  for (uint64_t t = 0; t < 500; ++t) rec.kernel_activity(gemm, 30000 + t * 1000, 30000 + t * 1000 + 300, false, false);
+  rec.kernel_activity(gemm, 30000, 30300, false, false);  // an old duplicate, beyond the kept spans
+  CHECK(m.r->steps[2].gpu_busy_ns == 501 * 300);
+  CHECK(m.r->steps[2].gpu_active_ns >= 500 * 300);
+  CHECK(m.r->steps[2].gpu_active_ns <= 501 * 300);
+}
+
 TEST_CASE("step ring wraps: evicted steps are summarised", "[recorder]") {
   AnonRecord m;
   Recorder rec(m.r);

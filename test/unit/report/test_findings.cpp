@@ -236,3 +236,19 @@ TEST_CASE("every fault kind is localised across world sizes, ranks and steps", "
     }
   }
 }
+
+TEST_CASE("step figures: the host gap is step time minus GPU active time, not minus the busy sum", "[model]") {
+  // 10 ms step; 6 ms compute and a 5 ms allreduce on its own stream, 3 ms of it beside compute:
+  // the GPU ran something for 8 ms, so 2 ms were host time with the GPU idle.
+  StepRec s = make_step(7, 1000000, 11000000, 11000000, 5000000, 8000000, 2, 1, 0);
+  CHECK(s.step_ns == Approx(10e6));
+  CHECK(s.coll_ns == Approx(5e6));
+  CHECK(s.compute_ns == Approx(6e6));
+  CHECK(s.gap_ns == Approx(2e6));
+  CHECK(s.alloc_calls == 3);
+  // No active time recorded (0): the busy sum stands in, clamped at zero.
+  CHECK(make_step(7, 1000000, 11000000, 11000000, 5000000, 0, 0, 0, 0).gap_ns == 0);
+  CHECK(make_step(7, 1000000, 11000000, 7000000, 0, 0, 0, 0, 0).gap_ns == Approx(3e6));
+  // An open step: no figures.
+  CHECK_FALSE(make_step(7, 1000000, 0, 1, 1, 1, 0, 0, 0).completed());
+}
