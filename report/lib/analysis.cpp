@@ -36,19 +36,6 @@ namespace {
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// Median of v[0, n), reordering it (floats: the same figure as the values widened to double,
-// selected with half the memory traffic).
-template <class T>
-double median_of(T* v, size_t n) {
-  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-  size_t mid = n / 2;
-  std::nth_element(v, v + mid, v + n);
-  double hi = v[mid];
-  if (n % 2) return hi;
-  double lo = *std::max_element(v, v + mid);
-  return (lo + hi) / 2.0;
-}
-
 double host_other_share(const std::string& meta_json) {
   double x = std::numeric_limits<double>::quiet_NaN();
   auto meta = nlohmann::json::parse(meta_json, nullptr, false);
@@ -175,7 +162,9 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
     });
   });
   a.job_step_ns.assign(S, 0.0);
-  for_each_column(a.step_ns, S, [&](size_t p, double* v, size_t n) { a.job_step_ns[p] = median_of(v, n); });
+  for_each_column(a.step_ns, S, [&](size_t p, double* v, size_t n) {
+    a.job_step_ns[p] = n ? stats::median_in_place(v, n) : std::numeric_limits<double>::quiet_NaN();
+  });
   if (opt.warmup) {
     a.warmup_method = "fixed";
     a.warmup_steps = std::min<uint64_t>(*opt.warmup, S);
@@ -327,7 +316,7 @@ Analysis analyze(const RunModel& m, const AnalysisOptions& opt) {
       v.clear();
       for (size_t p = a.first_steady; p < S; ++p)
         if (!std::isnan(row[p])) v.push_back(row[p]);
-      return v.empty() ? 0.0 : median_of(v.data(), v.size());
+      return v.empty() ? 0.0 : stats::median_in_place(v);
     };
     s.step_p50_ns = med(a.step_ns[r]);
     s.compute_p50_ns = med(a.compute_ns[r]);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <span>
 
 namespace argus::report::stats {
 
@@ -63,6 +64,11 @@ double median(std::vector<double> v) { return quantile(std::move(v), 0.5); }
 double median_in_place(std::vector<double>& v) { return select_quantile(v, 0.5); }
 
 double median_in_place(std::vector<float>& v) { return select_quantile(v, 0.5); }
+
+double median_in_place(double* v, size_t n) {
+  std::span<double> s(v, n);
+  return select_quantile(s, 0.5);
+}
 
 double mean(const std::vector<double>& v) { return mean_of(v); }
 

@@ -15,6 +15,7 @@ double quantile(std::vector<double> v, double q);   // type-7; 0 for empty
 double median(std::vector<double> v);
 double median_in_place(std::vector<double>& v);     // median(), selecting in v (reorders it)
 double median_in_place(std::vector<float>& v);      // the same figure as for the values as doubles
+double median_in_place(double* v, size_t n);         // the same for v[0, n); 0 for n == 0
 // quantile() of n ascending values, at(i) the i-th, read where they are (no copy, no selection).
 template <class At>
 double quantile_sorted(At&& at, size_t n, double q) {

@@ -2,6 +2,8 @@
 // (libcupti's queue lock); a sink never calls back into the device.
 #include "device.h"
 
+#include <cuda.h>  // CUstreamCaptureMode
+
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -330,12 +332,13 @@ OpPtr new_op(OpKind k, CUstream_st* st, uint32_t corr) {
 // CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED and the captures concerned are invalidated (their
 // cuStreamEndCapture fails), which is what a profiler's stray cuEventQuery does to a job.
 int unsafe_call_locked(State& s) {
-  if (t_capture_mode == 2) return kOk;
+  constexpr int kGlobal = CU_STREAM_CAPTURE_MODE_GLOBAL, kRelaxed = CU_STREAM_CAPTURE_MODE_RELAXED;
+  if (t_capture_mode == kRelaxed) return kOk;
   bool bad = false;
   for (CUstream_st* st : s.streams) {
     CUgraph_st* c = st->capture;
-    if (!c || !st->capture_origin || c->capture_mode == 2) continue;
-    if (c->capture_thread == &t_thread_tag || (c->capture_mode == 0 && t_capture_mode == 0)) {
+    if (!c || !st->capture_origin || c->capture_mode == kRelaxed) continue;
+    if (c->capture_thread == &t_thread_tag || (c->capture_mode == kGlobal && t_capture_mode == kGlobal)) {
       c->invalidated = true;
       bad = true;
     }
