@@ -3,8 +3,9 @@
 // graph launches, allocators.
 //
 // Hot path (launch): one TLS load/store for the guard, one lock-free map lookup, two plain
-// increments in the thread's own launch shard (no lock-prefixed instruction); 1 in kLatencySampleEvery calls also reads the clock four times, and while CUPTI
-// is unavailable some of those are timed on the GPU with a CUDA event pair (event_sampling.cpp).
+// increments in the thread's own launch shard (no lock-prefixed instruction); 1 in
+// kLatencySampleEvery calls also reads the clock four times, and while CUPTI is unavailable
+// some of those are timed on the GPU with a CUDA event pair (event_sampling.cpp).
 #include "real.h"
 #include "state.h"
 

@@ -4,8 +4,8 @@
 // through the row's seqlock word.
 #include "recorder.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
