@@ -444,6 +444,61 @@ def t_oom(tmp):
     check(p.returncode == 3, "the third live 400 MiB allocation exceeds 1 GiB")
 
 
+EVENT_PAIRS = r"""
+import ctypes, os, sys
+cu = ctypes.CDLL("libcuda.so.1")
+def ck(r, what):
+    if r != 0:
+        sys.exit("%s failed: %d" % (what, r))
+ck(cu.cuInit(0), "cuInit")
+ctx, s, a, b = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
+ck(cu.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), 0), "ctx")
+ck(cu.cuCtxSetCurrent(ctx), "set ctx")
+ck(cu.cuStreamCreate(ctypes.byref(s), 0), "stream")
+fn = {}
+for name in (b"ev_long", b"ev_short"):
+    fn[name] = ctypes.c_void_p()
+    ck(cu.cuModuleGetFunction(ctypes.byref(fn[name]), None, name), "function")
+ck(cu.cuEventCreate(ctypes.byref(a), 0), "event")
+ck(cu.cuEventCreate(ctypes.byref(b), 0), "event")
+def launch(name):
+    ck(cu.cuLaunchKernel(fn[name], 1, 1, 1, 32, 1, 1, 0, s, None, None), "launch")
+for i in range(int(sys.argv[1])):
+    if i % 2 == 0:
+        launch(b"ev_long")  # the pair queues behind it: it brackets exactly ev_short
+    ck(cu.cuEventRecord(a, s), "record")
+    launch(b"ev_short")
+    ck(cu.cuEventRecord(b, s), "record")
+    ck(cu.cuEventSynchronize(b), "sync")
+    ms = ctypes.c_float()
+    ck(cu.cuEventElapsedTime_v2(ctypes.byref(ms), a, b), "elapsed")  # cuda.h 13 maps cuEventElapsedTime to _v2
+    print(ms.value)
+"""
+
+
+def t_event_timing(tmp):
+    # cuEventElapsedTime over a pair that brackets one kernel on a busy stream reads exactly the
+    # kernel's duration (float ms), and on an idle stream never less than it.
+    wl = write_workload(tmp, "ev.json", {"world_size": 1, "steps": 1, "seed": 5, "sequence": [
+        {"kernel": "ev_long", "count": 1, "median_us": 1000, "sigma": 0},
+        {"kernel": "ev_short", "count": 1, "median_us": 10, "sigma": 0.3}]})
+    n = 100
+    p = subprocess.run(with_simgpu(wl) + [sys.executable, "-c", EVENT_PAIRS, str(n)], capture_output=True, text=True,
+                       env=dict(os.environ, SIMGPU_CUPTI_LOG=os.path.join(tmp, "log")), timeout=60)
+    check(p.returncode == 0, "event pairs over the driver API run (%s)" % p.stderr.strip())
+    got = [round(float(x) * 1e6) for x in p.stdout.split()]
+    truth = sorted((r for r in read_log(tmp) if r["kind"] == "kernel" and r["name"] == "ev_short"),
+                   key=lambda r: r["start"])
+    durs = [r["end"] - r["start"] for r in truth]
+    check(len(got) == len(durs) == n, "one elapsed time per bracketed kernel (%d, %d)" % (len(got), len(durs)))
+    busy = [(g, d) for i, (g, d) in enumerate(zip(got, durs)) if i % 2 == 0]
+    idle = [(g, d) for i, (g, d) in enumerate(zip(got, durs)) if i % 2 == 1]
+    off = [(g, d) for g, d in busy if abs(g - d) > 1]
+    check(not off, "behind a busy stream the pair reads the kernel's duration to 1 ns (%d off, e.g. %s)" % (len(off), off[:3]))
+    short = [(g, d) for g, d in idle if g < d - 1]
+    check(not short, "on an idle stream the pair never reads less than the kernel (%s)" % short[:3])
+
+
 def run_example(tmp, name):
     exe = os.path.join(A.build, "bin", "examples", name)
     if not os.path.exists(exe):

@@ -594,7 +594,9 @@ int event_elapsed(float* ms, CUevent_st* a, CUevent_st* b) {
   if ((a->flags & 2) || (b->flags & 2)) return kInvalidHandle;  // cudaEventDisableTiming
   ns_t now = now_ns();
   if (!a->op->resolved || !b->op->resolved || now < a->op->end || now < b->op->end) return kNotReady;
-  *ms = (float)(((double)b->op->end - (double)a->op->end) / 1e6);
+  // Subtract in integers: absolute CLOCK_REALTIME nanoseconds need 61 bits, so as doubles they
+  // are 256 ns apart, and a pair would read up to 256 ns shorter than what it bracketed.
+  *ms = (float)((double)((int64_t)(b->op->end - a->op->end)) / 1e6);
   return kOk;
 }
 
