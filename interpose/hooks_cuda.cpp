@@ -21,14 +21,21 @@ using namespace argus::ip;
 
 namespace {
 
-// The stream a launch runs on, as a CUstream for our own event records: the _ptsz variants
-// mean the per-thread default stream by 0 (runtime cudaStream_t values are valid CUstreams).
-inline void* on_stream(const void* s, bool ptsz) {
-  return (!s && ptsz) ? static_cast<void*>(CU_STREAM_PER_THREAD) : const_cast<void*>(s);
+// The paths whose stream 0 means the per-thread default stream (the _ptsz variants).
+constexpr bool per_thread_path(uint32_t path) {
+  return path == rec::kPathCudaLaunchKernelPtsz || path == rec::kPathCudaLaunchKernelExCPtsz ||
+         path == rec::kPathCudaLaunchKernelInternalPtsz || path == rec::kPathCuLaunchKernelPtsz ||
+         path == rec::kPathCuLaunchKernelExPtsz;
+}
+
+// The stream a launch runs on, as a CUstream for our own event records (runtime cudaStream_t
+// values are valid CUstreams); 0 on a per-thread path is made explicit.
+inline void* on_stream(const void* s, uint32_t path) {
+  return (!s && per_thread_path(path)) ? static_cast<void*>(CU_STREAM_PER_THREAD) : const_cast<void*>(s);
 }
 
 // The common shape of every launch hook.  `call` invokes the real function; `stream()` gives
-// the launch's stream (evaluated only in a sampled launch while the event fallback is on).
+// the launch's stream as passed (evaluated only in a sampled launch while the event fallback is on).
 template <class R, class Stream, class Call>
 inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Stream&& stream, Call&& call) {
   if (!active()) return call();
@@ -54,7 +61,7 @@ inline R launch(const void* handle, int kind, uint32_t path, bool via_ep, Stream
   if (via_ep) count_launch(k, rec::kPathDriverEntryPoint);
   // CUPTI unavailable: some sampled launches are bracketed by a CUDA event pair (their cost is
   // our overhead, so it sits inside the timed part).
-  int ev = event_sampling_on() ? event_sample_begin(k, stream()) : -1;
+  int ev = event_sampling_on() ? event_sample_begin(k, on_stream(stream(), path)) : -1;
   uint64_t t1 = mono_ns();
   R r = call();
   uint64_t t2 = mono_ns();
@@ -164,37 +171,37 @@ static constexpr CUresult kCuMissing = CUDA_ERROR_NOT_FOUND;
 ARGUS_EXPORT cudaError_t cudaLaunchKernel(RT_LAUNCH_ARGS) {
   auto f = real<RtLaunch>(S_cudaLaunchKernel);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernel, false, [&] { return on_stream(stream, false); },
+  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernel, false, [&] { return stream; },
                              [&] { return f(func, grid, block, args, shmem, stream); });
 }
 ARGUS_EXPORT cudaError_t cudaLaunchKernel_ptsz(RT_LAUNCH_ARGS) {
   auto f = real<RtLaunch>(S_cudaLaunchKernel_ptsz);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelPtsz, false, [&] { return on_stream(stream, true); },
+  return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelPtsz, false, [&] { return stream; },
                              [&] { return f(func, grid, block, args, shmem, stream); });
 }
 ARGUS_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t* cfg, const void* func, void** args) {
   auto f = real<RtLaunchEx>(S_cudaLaunchKernelExC);
   if (!f) return kRtMissing;
   return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelExC, false,
-                             [&] { return on_stream(cfg ? cfg->stream : nullptr, false); }, [&] { return f(cfg, func, args); });
+                             [&] { return cfg ? cfg->stream : nullptr; }, [&] { return f(cfg, func, args); });
 }
 ARGUS_EXPORT cudaError_t cudaLaunchKernelExC_ptsz(const cudaLaunchConfig_t* cfg, const void* func, void** args) {
   auto f = real<RtLaunchEx>(S_cudaLaunchKernelExC_ptsz);
   if (!f) return kRtMissing;
   return launch<cudaError_t>(func, 0, rec::kPathCudaLaunchKernelExCPtsz, false,
-                             [&] { return on_stream(cfg ? cfg->stream : nullptr, true); }, [&] { return f(cfg, func, args); });
+                             [&] { return cfg ? cfg->stream : nullptr; }, [&] { return f(cfg, func, args); });
 }
 ARGUS_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t k, dim3 grid, dim3 block, void** args, size_t shmem, cudaStream_t stream) {
   auto f = real<RtLaunchK>(S___cudaLaunchKernel);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternal, false, [&] { return on_stream(stream, false); },
+  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternal, false, [&] { return stream; },
                              [&] { return f(k, grid, block, args, shmem, stream); });
 }
 ARGUS_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t k, dim3 grid, dim3 block, void** args, size_t shmem, cudaStream_t stream) {
   auto f = real<RtLaunchK>(S___cudaLaunchKernel_ptsz);
   if (!f) return kRtMissing;
-  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternalPtsz, false, [&] { return on_stream(stream, true); },
+  return launch<cudaError_t>(k, 2, rec::kPathCudaLaunchKernelInternalPtsz, false, [&] { return stream; },
                              [&] { return f(k, grid, block, args, shmem, stream); });
 }
 
@@ -228,25 +235,25 @@ ARGUS_EXPORT cudaError_t __cudaGetKernel(cudaKernel_t* k, const void* stub) {
 ARGUS_EXPORT CUresult cuLaunchKernel(CU_LAUNCH_ARGS) {
   auto f = real<CuLaunch>(S_cuLaunchKernel);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, false, [&] { return on_stream(stream, false); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, false, [&] { return stream; },
                           [&] { return f(CU_LAUNCH_PASS); });
 }
 ARGUS_EXPORT CUresult cuLaunchKernel_ptsz(CU_LAUNCH_ARGS) {
   auto f = real<CuLaunch>(S_cuLaunchKernel_ptsz);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, false, [&] { return on_stream(stream, true); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, false, [&] { return stream; },
                           [&] { return f(CU_LAUNCH_PASS); });
 }
 ARGUS_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = real<CuLaunchEx>(S_cuLaunchKernelEx);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, false, [&] { return on_stream(cfg ? cfg->hStream : nullptr, false); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, false, [&] { return cfg ? cfg->hStream : nullptr; },
                           [&] { return f(cfg, fn, params, extra); });
 }
 ARGUS_EXPORT CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = real<CuLaunchEx>(S_cuLaunchKernelEx_ptsz);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, false, [&] { return on_stream(cfg ? cfg->hStream : nullptr, true); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, false, [&] { return cfg ? cfg->hStream : nullptr; },
                           [&] { return f(cfg, fn, params, extra); });
 }
 ARGUS_EXPORT CUresult cuLaunchCooperativeKernel(CUfunction fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
@@ -254,7 +261,7 @@ ARGUS_EXPORT CUresult cuLaunchCooperativeKernel(CUfunction fn, unsigned gx, unsi
   using F = CUresult (*)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, CUstream, void**);
   auto f = real<F>(S_cuLaunchCooperativeKernel);
   if (!f) return kCuMissing;
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchCooperativeKernel, false, [&] { return on_stream(stream, false); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchCooperativeKernel, false, [&] { return stream; },
                           [&] { return f(fn, gx, gy, gz, bx, by, bz, shmem, stream, params); });
 }
 
@@ -430,22 +437,22 @@ template <class F> F ep(Ep e) { return reinterpret_cast<F>(g_ep[e].load(std::mem
 
 CUresult ep_cuLaunchKernel(CU_LAUNCH_ARGS) {
   auto f = ep<CuLaunch>(EP_cuLaunchKernel);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, true, [&] { return on_stream(stream, false); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernel, true, [&] { return stream; },
                           [&] { return f(CU_LAUNCH_PASS); });
 }
 CUresult ep_cuLaunchKernel_ptsz(CU_LAUNCH_ARGS) {
   auto f = ep<CuLaunch>(EP_cuLaunchKernel_ptsz);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, true, [&] { return on_stream(stream, true); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelPtsz, true, [&] { return stream; },
                           [&] { return f(CU_LAUNCH_PASS); });
 }
 CUresult ep_cuLaunchKernelEx(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = ep<CuLaunchEx>(EP_cuLaunchKernelEx);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, true, [&] { return on_stream(cfg ? cfg->hStream : nullptr, false); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelEx, true, [&] { return cfg ? cfg->hStream : nullptr; },
                           [&] { return f(cfg, fn, params, extra); });
 }
 CUresult ep_cuLaunchKernelEx_ptsz(const CUlaunchConfig* cfg, CUfunction fn, void** params, void** extra) {
   auto f = ep<CuLaunchEx>(EP_cuLaunchKernelEx_ptsz);
-  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, true, [&] { return on_stream(cfg ? cfg->hStream : nullptr, true); },
+  return launch<CUresult>(fn, 1, rec::kPathCuLaunchKernelExPtsz, true, [&] { return cfg ? cfg->hStream : nullptr; },
                           [&] { return f(cfg, fn, params, extra); });
 }
 CUresult ep_cuGraphLaunch(CUgraphExec g, CUstream s) {

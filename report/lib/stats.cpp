@@ -37,9 +37,9 @@ double stddev_of(const V& v) {
   return std::sqrt(s / double(v.size() - 1));
 }
 
-// Quantiles are selected in `work`: v itself, or a copy of it when `copy`.
+// Everything but the quantiles (v is left untouched).
 template <class V>
-Summary summarize_into(const V& v, V& work, bool copy) {
+Summary moments_of(const V& v) {
   Summary s;
   s.n = v.size();
   if (v.empty()) return s;
@@ -48,12 +48,17 @@ Summary summarize_into(const V& v, V& work, bool copy) {
   auto [mn, mx] = std::minmax_element(v.begin(), v.end());
   s.min = *mn;
   s.max = *mx;
-  if (copy) work = v;
+  s.cv = s.mean != 0 ? s.std / s.mean : 0.0;
+  return s;
+}
+
+// The quantiles, selected in place (reorders work).
+template <class V>
+void quantiles_into(Summary& s, V& work) {
+  if (work.empty()) return;
   s.p50 = select_quantile(work, 0.5);
   s.p90 = select_quantile(work, 0.9);
   s.p99 = select_quantile(work, 0.99);
-  s.cv = s.mean != 0 ? s.std / s.mean : 0.0;
-  return s;
 }
 }  // namespace
 
@@ -91,11 +96,17 @@ double robust_sigma(const std::vector<double>& v) {
 }
 
 Summary summarize(const std::vector<double>& v) {
-  std::vector<double> work;  // one copy, selected in place (runs of 10^7 steps stay linear)
-  return summarize_into(v, work, true);
+  Summary s = moments_of(v);
+  std::vector<double> work(v);  // one copy, selected in place (runs of 10^7 steps stay linear)
+  quantiles_into(s, work);
+  return s;
 }
 
-Summary summarize_in_place(BulkVector<float>& v) { return summarize_into(v, v, false); }
+Summary summarize_in_place(BulkVector<float>& v) {
+  Summary s = moments_of(v);
+  quantiles_into(s, v);
+  return s;
+}
 
 namespace {
 // P(U <= u) under H0 for sizes n, m: the coefficients of the Gaussian binomial
